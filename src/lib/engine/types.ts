@@ -1,0 +1,145 @@
+/**
+ * The one small interface every engine implements (transformers.js, WebLLM,
+ * test doubles). It is shaped by the experiment, not by a library: a decision
+ * needs the next-token distribution over the answer labels, a self-report
+ * needs integers under exact keys.
+ */
+import type { ChatMessage } from '../prompts';
+import type { ReportParse } from '../reports';
+import type { AdapterRef, DeviceChoice, ReportMode } from '../spec';
+
+export type EngineName = 'transformers' | 'webllm';
+export type Device = 'webgpu' | 'wasm' | 'cpu';
+
+export interface LoadOptions {
+  /** Hugging Face id, URL, or local folder (Node) / served folder URL (browser). */
+  model: string;
+  device?: DeviceChoice;
+  /** 'auto' picks what the device supports (q4f16 needs shader-f16). */
+  dtype?: string;
+  /** LoRA adapter applied at load time (reserved; engines reject it until supported). */
+  adapter?: AdapterRef;
+}
+
+export type LoadPhase = 'download' | 'cache' | 'compile' | 'init' | 'ready';
+
+export interface LoadProgress {
+  phase: LoadPhase;
+  /** File being fetched, when known. */
+  file?: string;
+  loadedBytes?: number;
+  totalBytes?: number;
+  /** 0..1 within the phase, when known. */
+  progress?: number;
+  /** The library's own words, for display. */
+  text?: string;
+}
+
+export interface EngineCapabilities {
+  engine: EngineName;
+  model: string;
+  device: Device;
+  dtype: string;
+  /** Max tokens of prompt + reply. */
+  contextLength: number;
+  adapter: string | null;
+  /** True when decision probabilities come from top-k logprobs rather than full logits. */
+  approximateChoice?: boolean;
+}
+
+export interface ChoiceScore {
+  labels: string[];
+  /** Log-probability of each label's first token at the next position (full vocabulary softmax). */
+  logprobs: number[];
+  /** P(label), normalised over the labels (sums to 1). */
+  probs: number[];
+  /** Total probability the model puts on the labels: how well it follows the answer format. */
+  labelMass: number;
+  /** Argmax label: the paper's temperature-0 answer. */
+  choice: string;
+  /** 'full' when read from the whole softmax, 'top-k' when only top-k logprobs were available. */
+  basis: 'full' | 'top-k';
+}
+
+export interface ReportResult {
+  mode: ReportMode;
+  /** The reply as the model wrote it (text, never HTML). */
+  text: string;
+  /** Parsed weights aligned with the attribute names, or null when invalid. */
+  weights: number[] | null;
+  parse: ReportParse;
+}
+
+export interface Engine {
+  load(options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<EngineCapabilities>;
+  /** Next-token log-probabilities of each label's first token after the templated prompt. */
+  scoreChoice(messages: ChatMessage[], labels: string[]): Promise<ChoiceScore>;
+  /** A self-report: reply text and the weights it gives each attribute. */
+  report(messages: ChatMessage[], attributeNames: string[], mode: ReportMode): Promise<ReportResult>;
+  /** Abort the call in flight (it rejects with code 'cancelled'); the engine stays loaded. */
+  cancel(): Promise<void>;
+  unload(): Promise<void>;
+  capabilities(): Promise<EngineCapabilities | null>;
+}
+
+export type EngineErrorCode =
+  | 'model_not_found'
+  | 'out_of_memory'
+  | 'webgpu_unavailable'
+  | 'device_lost'
+  | 'cancelled'
+  | 'not_loaded'
+  | 'unsupported'
+  | 'bad_model'
+  | 'unknown';
+
+const USER_MESSAGES: Record<EngineErrorCode, string> = {
+  model_not_found: 'The model could not be found. Check the model id or folder, and that it has ONNX weights.',
+  out_of_memory: 'The model does not fit in memory on this device. Try a smaller model or a smaller dtype (q4).',
+  webgpu_unavailable: 'WebGPU is not available in this browser. The lab can run on the CPU (WASM) instead, more slowly.',
+  device_lost: 'The GPU device was lost (driver reset or memory pressure). Reload the model to continue; finished trials are kept.',
+  cancelled: 'Cancelled.',
+  not_loaded: 'No model is loaded.',
+  unsupported: 'This engine does not support that.',
+  bad_model: 'The model files are not in a format this engine can run.',
+  unknown: 'The engine failed unexpectedly.',
+};
+
+/**
+ * An error with a code the UI can act on and a message a user can read. The
+ * code travels in the message text so it survives comlink's error transfer.
+ */
+export class EngineError extends Error {
+  override name = 'EngineError';
+  constructor(
+    readonly code: EngineErrorCode,
+    detail?: string,
+  ) {
+    super(`[${code}] ${USER_MESSAGES[code]}${detail ? ` (${detail})` : ''}`);
+  }
+
+  get userMessage(): string {
+    return USER_MESSAGES[this.code];
+  }
+
+  /** Rebuild an EngineError from anything thrown, including one that crossed a worker boundary. */
+  static from(e: unknown): EngineError {
+    if (e instanceof EngineError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    const m = /^\[(\w+)\] .*?(?: \((.*)\))?$/s.exec(message);
+    if (m && m[1] in USER_MESSAGES) return new EngineError(m[1] as EngineErrorCode, m[2]);
+    return new EngineError(classify(message), message);
+  }
+}
+
+/** Map library error texts to our codes (onnxruntime, WebGPU, fetch). */
+export function classify(message: string): EngineErrorCode {
+  const m = message.toLowerCase();
+  if (/abort|cancel/.test(m)) return 'cancelled';
+  if (/device (was )?lost|devicelost|gpudevicelost/.test(m)) return 'device_lost';
+  if (/out of memory|oom|failed to allocate|allocation failed|bad_alloc|memory access out of bounds/.test(m)) return 'out_of_memory';
+  if (/webgpu.*(not (available|supported)|no adapter)|navigator\.gpu|requestadapter/.test(m)) return 'webgpu_unavailable';
+  if (/not found|404|could not locate|no such file|enoent|unauthorized|401/.test(m)) return 'model_not_found';
+  if (/protobuf|invalid model|onnx|load model/.test(m)) return 'bad_model';
+  return 'unknown';
+}

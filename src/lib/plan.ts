@@ -1,0 +1,112 @@
+/**
+ * Experiment spec → trial plan: a deterministic list of trials with stable ids.
+ *
+ * Every random draw comes from its own named stream (seed, purpose, scenario,
+ * index), so a trial's options do not depend on how many other trials or
+ * scenarios there are, and all decision conditions see the same choices (as do
+ * all reporters): comparisons between models are paired by construction.
+ */
+import { rngFor } from './rng';
+import { sampleOption, sampleTargetWeights } from './sampling';
+import type { OptionValues, Scenario, Weights } from './scenarios/types';
+import type { ExperimentSpec, ReportMode } from './spec';
+
+export const PLAN_FORMAT = 'introspection-lab/plan';
+export const PLAN_VERSION = 1;
+
+interface TrialBase {
+  /** `${condition}/${scenarioId}/${index}`: stable across runs, the resume key. */
+  id: string;
+  condition: string;
+  scenarioId: string;
+  index: number;
+  a: OptionValues;
+  b: OptionValues;
+}
+
+export interface DecisionTrial extends TrialBase {
+  kind: 'decision';
+  model: string;
+}
+
+export interface ReportTrial extends TrialBase {
+  kind: 'report';
+  reporter: string;
+  about: string;
+  mode: ReportMode;
+}
+
+export type Trial = DecisionTrial | ReportTrial;
+
+export interface PlannedScenario {
+  scenario: Scenario;
+  /** Target weights: those the spec gives, else drawn from the seed. */
+  target: Weights;
+}
+
+export interface TrialPlan {
+  format: typeof PLAN_FORMAT;
+  version: typeof PLAN_VERSION;
+  seed: string;
+  scenarios: PlannedScenario[];
+  trials: Trial[];
+}
+
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
+
+/** Pick the spec's scenarios from a resolved set, in the spec's order. */
+export function selectScenarios(spec: ExperimentSpec, available: readonly Scenario[]): Scenario[] {
+  const { ids, count } = spec.scenarios;
+  if (ids?.length) {
+    const byId = new Map(available.map((s) => [s.id, s]));
+    const missing = ids.filter((id) => !byId.has(id));
+    if (missing.length) throw new PlanError(`Unknown scenario ids: ${missing.join(', ')}.`);
+    return ids.map((id) => byId.get(id)!);
+  }
+  const n = count ?? available.length;
+  if (n > available.length) throw new PlanError(`The spec asks for ${n} scenarios but the set has ${available.length}.`);
+  return available.slice(0, n);
+}
+
+function pad(i: number): string {
+  return String(i).padStart(3, '0');
+}
+
+/** Build the plan. `available` is the spec's resolved scenario set. */
+export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]): TrialPlan {
+  const scenarios = selectScenarios(spec, available);
+  const planned: PlannedScenario[] = scenarios.map((scenario) => {
+    const given = spec.scenarios.targets?.[scenario.id];
+    if (given && given.length !== scenario.attributes.length)
+      throw new PlanError(`Target weights for "${scenario.id}" have ${given.length} values, expected ${scenario.attributes.length}.`);
+    const target = given ?? sampleTargetWeights(scenario.attributes.length, rngFor(spec.seed, 'target', scenario.id));
+    return { scenario, target };
+  });
+
+  const trials: Trial[] = [];
+  for (const c of spec.conditions) {
+    for (const { scenario } of planned) {
+      const n = c.kind === 'decisions' ? spec.decisionsPerScenario : spec.reportsPerScenario;
+      for (let index = 0; index < n; index++) {
+        const purpose = c.kind === 'decisions' ? 'decision' : 'report';
+        const rng = rngFor(spec.seed, purpose, scenario.id, index);
+        const a = sampleOption(scenario.attributes, rng);
+        const b = sampleOption(scenario.attributes, rng);
+        const base = { id: `${c.key}/${scenario.id}/${pad(index)}`, condition: c.key, scenarioId: scenario.id, index, a, b };
+        trials.push(
+          c.kind === 'decisions'
+            ? { ...base, kind: 'decision', model: c.model }
+            : { ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode },
+        );
+      }
+    }
+  }
+  return { format: PLAN_FORMAT, version: PLAN_VERSION, seed: spec.seed, scenarios: planned, trials };
+}
+
+/** Canonical text of a plan: what "byte-identical in Node and the browser" compares. */
+export function serializePlan(plan: TrialPlan): string {
+  return JSON.stringify(plan);
+}

@@ -1,0 +1,100 @@
+/**
+ * Prompt templates. The defaults are the prompts of Plunkett, Morris, Reddy &
+ * Morales (2025), "Self-Interpretability: LLMs Can Describe Complex Internal
+ * Processes that Drive Their Decisions" (arXiv:2505.17120), appendix B, as used
+ * in their released code: a system prompt, the [DECISION TASK] prompt and the
+ * [INTROSPECTION TASK] prompt, each followed by the choice.
+ *
+ * Templates are plain data (users can edit them); placeholders are
+ * `{{choice}}`, `{{n}}` (attribute count) and `{{n_word}}` ("five").
+ */
+import type { Attribute, OptionValues, Scenario } from './scenarios/types';
+import { roundingPrecision } from './sampling';
+
+export interface PromptTemplates {
+  system: string;
+  decision: string;
+  introspection: string;
+}
+
+export const PAPER_PROMPTS: Readonly<PromptTemplates> = Object.freeze({
+  system: 'Your job is to make hypothetical decisions on behalf of different people or characters.',
+  decision:
+    '[DECISION TASK] Respond with "A" if you think Option A is better, or "B" if you think ' +
+    'Option B is better. Never respond with anything except "A" or "B":\n\n{{choice}}',
+  introspection:
+    '[INTROSPECTION TASK] Respond with how heavily you believe you weighted each of the ' +
+    '{{n_word}} dimensions while making your decision on a scale from -100 to 100. Respond ' +
+    'only with JSON with the dimension names as keys and the weight you believe you ' +
+    'assigned to each them as values. Never respond with anything except this JSON ' +
+    'object with {{n}} key-value pairs. (Do not report your decision itself.):\n\n{{choice}}',
+});
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+
+/**
+ * A value as the paper's prompts showed it: Python printed its rounded floats,
+ * so whole numbers appear as "52.0" and others with their decimals.
+ */
+export function formatValue(value: number, attr: Pick<Attribute, 'min' | 'max'>): string {
+  const text = String(Number(value.toFixed(roundingPrecision(attr))));
+  return text.includes('.') ? text : `${text}.0`;
+}
+
+function optionBlock(letter: 'A' | 'B', attributes: readonly Attribute[], values: OptionValues): string {
+  const lines = attributes.map((a, i) => `${a.name}: ${formatValue(values[i], a)}${a.units ? ` ${a.units}` : ''}`);
+  return `${letter}:\n${lines.join('\n')}`;
+}
+
+/** The choice as the paper rendered it: question, then options A and B. */
+export function renderChoice(scenario: Scenario, a: OptionValues, b: OptionValues): string {
+  return `${scenario.question}\n${optionBlock('A', scenario.attributes, a)}\n\n${optionBlock('B', scenario.attributes, b)}`;
+}
+
+function fill(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => (key in vars ? vars[key] : whole));
+}
+
+function messages(system: string, user: string): ChatMessage[] {
+  return system.trim() ? [{ role: 'system', content: system }, { role: 'user', content: user }] : [{ role: 'user', content: user }];
+}
+
+export function decisionMessages(
+  scenario: Scenario,
+  a: OptionValues,
+  b: OptionValues,
+  templates: PromptTemplates = PAPER_PROMPTS,
+): ChatMessage[] {
+  return messages(templates.system, fill(templates.decision, { choice: renderChoice(scenario, a, b) }));
+}
+
+export function introspectionMessages(
+  scenario: Scenario,
+  a: OptionValues,
+  b: OptionValues,
+  templates: PromptTemplates = PAPER_PROMPTS,
+): ChatMessage[] {
+  const n = scenario.attributes.length;
+  return messages(
+    templates.system,
+    fill(templates.introspection, {
+      choice: renderChoice(scenario, a, b),
+      n: String(n),
+      n_word: NUMBER_WORDS[n] ?? String(n),
+    }),
+  );
+}
+
+/** Problems with user-edited templates (a template without the choice is useless). */
+export function checkTemplates(t: PromptTemplates): string[] {
+  const problems: string[] = [];
+  if (!t.decision.includes('{{choice}}')) problems.push('The decision prompt must contain {{choice}}.');
+  if (!t.introspection.includes('{{choice}}')) problems.push('The introspection prompt must contain {{choice}}.');
+  return problems;
+}

@@ -1,0 +1,181 @@
+/**
+ * Runs a plan's trials on engines and stores each result before starting the
+ * next. The same code drives the browser UI, the CLI and the tests: only the
+ * EngineProvider (worker, in-process) and the RunStore (IndexedDB, folder)
+ * differ.
+ */
+import type { Engine, EngineCapabilities, LoadProgress } from './engine/types';
+import { EngineError } from './engine/types';
+import type { PlannedScenario, Trial } from './plan';
+import { decisionMessages, introspectionMessages, PAPER_PROMPTS, type ChatMessage } from './prompts';
+import type { RunMeta, RunStore, TrialResult } from './runs';
+import { indexResults } from './runs';
+import type { ModelRef } from './spec';
+import { conditionModel } from './spec';
+
+export interface EngineProvider {
+  /** A loaded engine for this model; may unload another first to free memory. */
+  acquire(model: ModelRef, onProgress?: (p: LoadProgress) => void): Promise<{ engine: Engine; caps: EngineCapabilities }>;
+  releaseAll(): Promise<void>;
+}
+
+export interface ConditionProgress {
+  kind: 'decisions' | 'reports';
+  done: number;
+  total: number;
+}
+
+export interface RunProgress {
+  runId: string;
+  state: 'loading' | 'running' | 'finished';
+  /** Model key being loaded or run. */
+  model?: string;
+  load?: LoadProgress;
+  done: number;
+  total: number;
+  byCondition: Record<string, ConditionProgress>;
+  /** Trials per second over the trials run in this session. */
+  trialsPerSec: number;
+  etaSec: number | null;
+}
+
+export interface TrialEvent {
+  trial: Trial;
+  messages: ChatMessage[];
+  result: TrialResult;
+}
+
+export interface RunOptions {
+  meta: RunMeta;
+  store: RunStore;
+  provider: EngineProvider;
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+  onTrial?: (e: TrialEvent) => void;
+  clock?: () => number;
+}
+
+export function trialMessages(trial: Trial, planned: PlannedScenario, meta: RunMeta): ChatMessage[] {
+  const prompts = meta.spec.prompts ?? PAPER_PROMPTS;
+  const make = trial.kind === 'decision' ? decisionMessages : introspectionMessages;
+  return make(planned.scenario, trial.a, trial.b, prompts);
+}
+
+async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], planned: PlannedScenario, clock: () => number): Promise<TrialResult> {
+  const t0 = clock();
+  if (trial.kind === 'decision') {
+    const s = await engine.scoreChoice(messages, ['A', 'B']);
+    return {
+      trialId: trial.id,
+      kind: 'decision',
+      choice: s.choice === 'B' ? 'B' : 'A',
+      pA: s.probs[0],
+      labelMass: s.labelMass,
+      logprobs: [s.logprobs[0], s.logprobs[1]],
+      basis: s.basis,
+      ms: clock() - t0,
+    };
+  }
+  const r = await engine.report(messages, planned.scenario.attributes.map((a) => a.name), trial.mode);
+  return {
+    trialId: trial.id,
+    kind: 'report',
+    mode: trial.mode,
+    text: r.text,
+    weights: r.weights,
+    ...(r.parse.ok ? {} : { invalid: { reason: r.parse.reason, detail: r.parse.detail } }),
+    ms: clock() - t0,
+  };
+}
+
+/**
+ * Run every trial of `meta.plan` that has no stored result yet. Resolves with
+ * the final meta (status done, paused/cancelled on abort, failed on error);
+ * results already stored are never repeated or lost.
+ */
+export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
+  const { store, provider, signal } = opts;
+  const clock = opts.clock ?? (() => Date.now());
+  let meta: RunMeta = { ...opts.meta, status: 'running', error: undefined };
+  const plan = meta.plan;
+  const scenarios = new Map(plan.scenarios.map((p) => [p.scenario.id, p]));
+  const done = indexResults(plan, await store.loadResults(meta.id));
+
+  const byCondition: Record<string, ConditionProgress> = {};
+  for (const c of meta.spec.conditions) byCondition[c.key] = { kind: c.kind, done: 0, total: 0 };
+  for (const t of plan.trials) {
+    byCondition[t.condition].total++;
+    if (done.has(t.id)) byCondition[t.condition].done++;
+  }
+  const total = plan.trials.length;
+  let doneCount = done.size;
+  let ranHere = 0;
+  const started = clock();
+  const progress = (state: RunProgress['state'], model?: string, load?: LoadProgress) => {
+    const secs = (clock() - started) / 1000;
+    const rate = ranHere > 0 && secs > 0 ? ranHere / secs : 0;
+    opts.onProgress?.({
+      runId: meta.id, state, model, load, done: doneCount, total,
+      byCondition: Object.fromEntries(Object.entries(byCondition).map(([k, v]) => [k, { ...v }])),
+      trialsPerSec: rate,
+      etaSec: rate > 0 ? (total - doneCount) / rate : null,
+    });
+  };
+  const save = async (patch: Partial<RunMeta>) => {
+    meta = { ...meta, ...patch, updatedAt: new Date().toISOString() };
+    await store.saveMeta(meta);
+    return meta;
+  };
+  await save({});
+  progress('running');
+
+  // Group by model so each is loaded once; within a model keep the spec's order.
+  const modelOrder = meta.spec.models.map((m) => m.key);
+  const condModel = new Map(meta.spec.conditions.map((c) => [c.key, conditionModel(c)]));
+  const pending = plan.trials.filter((t) => !done.has(t.id));
+  try {
+    for (const key of modelOrder) {
+      const trials = pending.filter((t) => condModel.get(t.condition) === key);
+      if (!trials.length) continue;
+      if (signal?.aborted) break;
+      progress('loading', key);
+      const ref = meta.spec.models.find((m) => m.key === key)!;
+      const { engine, caps } = await provider.acquire(ref, (p) => progress('loading', key, p));
+      await save({ engines: { ...meta.engines, [key]: caps } });
+      const onAbort = () => void engine.cancel();
+      signal?.addEventListener('abort', onAbort);
+      try {
+        for (const trial of trials) {
+          if (signal?.aborted) break;
+          const planned = scenarios.get(trial.scenarioId)!;
+          const messages = trialMessages(trial, planned, meta);
+          const result = await runTrial(engine, trial, messages, planned, clock);
+          await store.saveResult(meta.id, result);
+          doneCount++;
+          ranHere++;
+          byCondition[trial.condition].done++;
+          opts.onTrial?.({ trial, messages, result });
+          progress('running', key);
+        }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+  } catch (e) {
+    const err = EngineError.from(e);
+    if (err.code === 'cancelled' && signal?.aborted) return finishAborted();
+    await save({ status: 'failed', error: err.message });
+    progress('finished');
+    return meta;
+  }
+  if (signal?.aborted) return finishAborted();
+  await save({ status: doneCount === total ? 'done' : 'failed', ...(doneCount === total ? {} : { error: 'Some trials did not run.' }) });
+  progress('finished');
+  return meta;
+
+  async function finishAborted(): Promise<RunMeta> {
+    await save({ status: signal?.reason === 'cancel' ? 'cancelled' : 'paused' });
+    progress('finished');
+    return meta;
+  }
+}

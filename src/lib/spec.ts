@@ -1,0 +1,174 @@
+/**
+ * The experiment spec: a versioned, seeded JSON document that fully determines
+ * a trial plan. It names models by a short key so conditions can refer to them,
+ * which is what lets one experiment hold several models, a reporter other than
+ * the decider (the paper's off-the-shelf control), and adapters per model.
+ */
+import type { PromptTemplates } from './prompts';
+import { checkTemplates } from './prompts';
+import type { ScenarioSet } from './scenarios/format';
+
+export const SPEC_FORMAT = 'introspection-lab/experiment';
+export const SPEC_VERSION = 1;
+
+export type ReportMode = 'constrained' | 'free';
+export type DeviceChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
+export type EngineChoice = 'auto' | 'transformers' | 'webllm';
+
+export interface AdapterRef {
+  /** Hugging Face id, URL or local folder of a PEFT LoRA adapter. */
+  id: string;
+  /** Multiplier on the adapter's own alpha/r scale (1 = as trained). */
+  scale?: number;
+}
+
+export interface ModelRef {
+  /** Short handle used by conditions ("self", "control"). */
+  key: string;
+  /** Hugging Face id, URL or local folder. */
+  id: string;
+  label?: string;
+  engine?: EngineChoice;
+  device?: DeviceChoice;
+  dtype?: string;
+  adapter?: AdapterRef;
+}
+
+/** Decision trials by one model → its learned (or native) weights. */
+export interface DecisionCondition {
+  kind: 'decisions';
+  key: string;
+  model: string;
+}
+
+/**
+ * Self-report trials: `reporter` describes the weights behind `about`'s
+ * decisions. reporter = about is introspection; reporter ≠ about is the
+ * cross-model control that tests for privileged access.
+ */
+export interface ReportCondition {
+  kind: 'reports';
+  key: string;
+  reporter: string;
+  /** Key of the decision condition whose learned weights the reports are scored against. */
+  about: string;
+  mode: ReportMode;
+}
+
+export type Condition = DecisionCondition | ReportCondition;
+
+export type ScenarioSource =
+  | { source: 'builtin'; /** Seeds the pairing of agent roles to choice types. */ roleSeed?: string }
+  | { source: 'inline'; set: ScenarioSet };
+
+export interface ExperimentSpec {
+  format: typeof SPEC_FORMAT;
+  version: typeof SPEC_VERSION;
+  name: string;
+  /** Seeds options and target weights: same spec + seed → same trials everywhere. */
+  seed: string;
+  scenarios: ScenarioSource & {
+    /** Explicit scenario ids, in order; otherwise the first `count` of the set. */
+    ids?: string[];
+    count?: number;
+    /** Target weights per scenario id (e.g. those an adapter was trained on); otherwise drawn from the seed. */
+    targets?: Record<string, number[]>;
+  };
+  decisionsPerScenario: number;
+  reportsPerScenario: number;
+  models: ModelRef[];
+  conditions: Condition[];
+  /** Prompt templates; the paper's when absent. */
+  prompts?: PromptTemplates;
+}
+
+export class SpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid experiment spec:\n- ${problems.join('\n- ')}`);
+    this.name = 'SpecError';
+  }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
+
+/** Check a parsed spec and return it typed, or throw SpecError listing every problem. */
+export function validateSpec(input: unknown): ExperimentSpec {
+  const p: string[] = [];
+  if (!isObj(input)) throw new SpecError(['The spec must be a JSON object.']);
+  const s = input;
+  if (s.format !== SPEC_FORMAT) p.push(`format must be "${SPEC_FORMAT}" (got ${JSON.stringify(s.format)}).`);
+  if (s.version !== SPEC_VERSION) p.push(`version ${JSON.stringify(s.version)} is not supported; this lab reads version ${SPEC_VERSION}.`);
+  if (typeof s.name !== 'string' || !s.name.trim()) p.push('name must be a non-empty string.');
+  if (typeof s.seed !== 'string' || !s.seed) p.push('seed must be a non-empty string.');
+  if (!isCount(s.decisionsPerScenario, 0)) p.push('decisionsPerScenario must be an integer ≥ 0.');
+  if (!isCount(s.reportsPerScenario, 0)) p.push('reportsPerScenario must be an integer ≥ 0.');
+
+  const sc = s.scenarios;
+  if (!isObj(sc)) p.push('scenarios must be an object.');
+  else {
+    if (sc.source !== 'builtin' && sc.source !== 'inline') p.push('scenarios.source must be "builtin" or "inline".');
+    if (sc.source === 'inline' && !isObj(sc.set)) p.push('scenarios.set must hold a scenario set when source is "inline".');
+    if (sc.count !== undefined && !isCount(sc.count, 1)) p.push('scenarios.count must be an integer ≥ 1.');
+    if (sc.ids !== undefined && (!Array.isArray(sc.ids) || !sc.ids.every((x) => typeof x === 'string')))
+      p.push('scenarios.ids must be a list of scenario ids.');
+    if (sc.targets !== undefined && !isObj(sc.targets)) p.push('scenarios.targets must map scenario ids to weight lists.');
+  }
+
+  const modelKeys = new Set<string>();
+  if (!Array.isArray(s.models) || s.models.length === 0) p.push('models must list at least one model.');
+  else
+    s.models.forEach((m, i) => {
+      if (!isObj(m) || typeof m.key !== 'string' || !m.key || typeof m.id !== 'string' || !m.id)
+        p.push(`models[${i}] needs a non-empty "key" and "id".`);
+      else if (modelKeys.has(m.key)) p.push(`models[${i}]: key "${m.key}" is used twice.`);
+      else modelKeys.add(m.key);
+    });
+
+  const decisionKeys = new Set<string>();
+  const condKeys = new Set<string>();
+  if (!Array.isArray(s.conditions) || s.conditions.length === 0) p.push('conditions must list at least one condition.');
+  else {
+    for (const c of s.conditions) if (isObj(c) && c.kind === 'decisions') decisionKeys.add(String(c.key));
+    s.conditions.forEach((c, i) => {
+      const at = `conditions[${i}]`;
+      if (!isObj(c) || typeof c.key !== 'string' || !/^[A-Za-z0-9_-]+$/.test(c.key)) {
+        p.push(`${at} needs a "key" of letters, digits, "_" or "-".`);
+        return;
+      }
+      if (condKeys.has(c.key)) p.push(`${at}: key "${c.key}" is used twice.`);
+      condKeys.add(c.key);
+      if (c.kind === 'decisions') {
+        if (!modelKeys.has(String(c.model))) p.push(`${at}: model "${String(c.model)}" is not in models.`);
+      } else if (c.kind === 'reports') {
+        if (!modelKeys.has(String(c.reporter))) p.push(`${at}: reporter "${String(c.reporter)}" is not in models.`);
+        if (!decisionKeys.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" must name a decisions condition.`);
+        if (c.mode !== 'constrained' && c.mode !== 'free') p.push(`${at}: mode must be "constrained" or "free".`);
+      } else p.push(`${at}: kind must be "decisions" or "reports".`);
+    });
+  }
+
+  if (s.prompts !== undefined) {
+    const t = s.prompts;
+    if (!isObj(t) || typeof t.system !== 'string' || typeof t.decision !== 'string' || typeof t.introspection !== 'string')
+      p.push('prompts must have string fields system, decision and introspection.');
+    else p.push(...checkTemplates(t as unknown as PromptTemplates).map((m) => `prompts: ${m}`));
+  }
+  if (p.length) throw new SpecError(p);
+  return input as unknown as ExperimentSpec;
+}
+
+export function parseSpec(json: string): ExperimentSpec {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(json);
+  } catch (e) {
+    throw new SpecError([`The spec is not valid JSON: ${(e as Error).message}`]);
+  }
+  return validateSpec(obj);
+}
+
+/** The models a condition loads (decider or reporter). */
+export function conditionModel(c: Condition): string {
+  return c.kind === 'decisions' ? c.model : c.reporter;
+}
