@@ -84,6 +84,7 @@ export interface Engine {
 
 export type EngineErrorCode =
   | 'model_not_found'
+  | 'network'
   | 'out_of_memory'
   | 'webgpu_unavailable'
   | 'device_lost'
@@ -95,6 +96,7 @@ export type EngineErrorCode =
 
 const USER_MESSAGES: Record<EngineErrorCode, string> = {
   model_not_found: 'The model could not be found. Check the model id or folder, and that it has ONNX weights.',
+  network: 'The model could not be downloaded: the network or the model host is unreachable. Models already in the browser cache still work offline.',
   out_of_memory: 'The model does not fit in memory on this device. Try a smaller model or a smaller dtype (q4).',
   webgpu_unavailable: 'WebGPU is not available in this browser. The lab can run on the CPU (WASM) instead, more slowly.',
   device_lost: 'The GPU device was lost (driver reset or memory pressure). Reload the model to continue; finished trials are kept.',
@@ -140,6 +142,7 @@ export function classify(message: string): EngineErrorCode {
   if (/out of memory|oom|failed to allocate|allocation failed|bad_alloc|memory access out of bounds/.test(m)) return 'out_of_memory';
   if (/webgpu.*(not (available|supported)|no adapter)|navigator\.gpu|requestadapter/.test(m)) return 'webgpu_unavailable';
   if (/not found|404|could not locate|no such file|enoent|unauthorized|401/.test(m)) return 'model_not_found';
+  if (/fetch failed|failed to fetch|networkerror|err_internet_disconnected|enotfound|econnrefused/.test(m)) return 'network';
   if (/protobuf|invalid model|onnx|load model/.test(m)) return 'bad_model';
   return 'unknown';
 }

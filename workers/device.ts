@@ -1,0 +1,66 @@
+/**
+ * Which device and dtype to run on. WebGPU when the browser has an adapter
+ * (q4f16 only with shader-f16), WASM otherwise; onnxruntime-node in Node.
+ */
+import type { Device } from '../src/lib/engine/types';
+import { EngineError } from '../src/lib/engine/types';
+import type { DeviceChoice } from '../src/lib/spec';
+
+export interface DeviceReport {
+  webgpu: boolean;
+  shaderF16: boolean;
+  /** Adapter description, when the browser tells. */
+  adapter?: string;
+  isFallbackAdapter?: boolean;
+  maxBufferSize?: number;
+  wasmThreads: boolean;
+  node: boolean;
+}
+
+interface GpuLike {
+  requestAdapter(): Promise<null | { features: { has(f: string): boolean }; limits?: { maxBufferSize?: number }; info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean } }>;
+}
+
+export async function probeDevice(): Promise<DeviceReport> {
+  const node = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined' && typeof self === 'undefined';
+  const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+  let adapter = null;
+  try {
+    adapter = gpu ? await gpu.requestAdapter() : null;
+  } catch {
+    adapter = null;
+  }
+  const info = adapter?.info;
+  return {
+    webgpu: !!adapter,
+    shaderF16: !!adapter?.features.has('shader-f16'),
+    adapter: info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || undefined : undefined,
+    isFallbackAdapter: info?.isFallbackAdapter,
+    maxBufferSize: adapter?.limits?.maxBufferSize,
+    wasmThreads: typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+    node,
+  };
+}
+
+export function pickDevice(choice: DeviceChoice | undefined, report: DeviceReport): Device {
+  if (report.node) {
+    if (choice === 'webgpu' || choice === 'wasm') throw new EngineError('unsupported', `device "${choice}" is for browsers; Node runs on the CPU`);
+    return 'cpu';
+  }
+  if (choice === 'webgpu' && !report.webgpu) throw new EngineError('webgpu_unavailable');
+  if (choice === 'cpu') return 'wasm';
+  if (choice === 'webgpu' || choice === 'wasm') return choice;
+  return report.webgpu ? 'webgpu' : 'wasm';
+}
+
+/** Best dtype the device runs that the model publishes (available = dtypes in the repo). */
+export function pickDtype(requested: string | undefined, device: Device, report: DeviceReport, available?: readonly string[]): string {
+  if (requested && requested !== 'auto') {
+    if (requested.endsWith('f16') && device === 'webgpu' && !report.shaderF16)
+      throw new EngineError('unsupported', `dtype ${requested} needs the shader-f16 GPU feature, which this device lacks; use q4 or fp32`);
+    return requested;
+  }
+  const preference =
+    device === 'webgpu' ? (report.shaderF16 ? ['q4f16', 'fp16', 'q4', 'fp32'] : ['q4', 'fp32']) : ['q8', 'q4', 'fp32'];
+  return preference.find((d) => !available || available.includes(d)) ?? available?.[0] ?? 'fp32';
+}

@@ -1,0 +1,44 @@
+/**
+ * The engine worker: one engine per worker, exposed with comlink. Models run
+ * here so the page never blocks; the engine library is imported on demand so
+ * a worker only loads the one it runs.
+ */
+import * as Comlink from 'comlink';
+import type { Engine, EngineName } from '../src/lib/engine/types';
+import type { TransformersEngineOptions } from './transformers-engine';
+
+export interface WorkerEngineOptions {
+  transformers?: TransformersEngineOptions;
+}
+
+let engine: Engine | null = null;
+
+const api = {
+  async init(kind: EngineName, options: WorkerEngineOptions = {}): Promise<void> {
+    if (engine) await engine.unload();
+    if (kind === 'transformers') {
+      const { TransformersEngine } = await import('./transformers-engine');
+      engine = new TransformersEngine(options.transformers);
+    } else throw new Error(`[unsupported] Engine "${kind}" is not available in this worker.`);
+  },
+  load: (...a: Parameters<Engine['load']>) => need().load(...a),
+  scoreChoice: (...a: Parameters<Engine['scoreChoice']>) => need().scoreChoice(...a),
+  report: (...a: Parameters<Engine['report']>) => need().report(...a),
+  cancel: () => need().cancel(),
+  unload: () => (engine ? engine.unload() : Promise.resolve()),
+  capabilities: () => (engine ? engine.capabilities() : Promise.resolve(null)),
+  /** Engine-specific switches for tests and benchmarks (e.g. prefix reuse). */
+  configure(settings: { prefixReuse?: boolean }) {
+    const e = need() as Engine & { setPrefixReuse?: (on: boolean) => void };
+    if (settings.prefixReuse !== undefined) e.setPrefixReuse?.(settings.prefixReuse);
+  },
+  stats: () => (need() as Engine & { stats?: unknown }).stats ?? null,
+};
+
+function need(): Engine {
+  if (!engine) throw new Error('[not_loaded] No engine in this worker yet.');
+  return engine;
+}
+
+export type EngineWorkerApi = typeof api;
+Comlink.expose(api);

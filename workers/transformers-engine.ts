@@ -1,0 +1,321 @@
+/**
+ * The Engine on @huggingface/transformers (ONNX Runtime: WebGPU or WASM in the
+ * browser, onnxruntime-node in Node). Decisions read the next-token logits of
+ * one forward pass; reports decode under a constraint or greedily. The KV cache
+ * of the prompt prefix that consecutive trials share (system prompt, task,
+ * scenario question) is computed once and reused.
+ */
+import { AutoConfig, AutoModelForCausalLM, AutoTokenizer, Tensor, env } from '@huggingface/transformers';
+import type { ChatMessage } from '../src/lib/prompts';
+import { parseReport } from '../src/lib/reports';
+import type { ReportMode } from '../src/lib/spec';
+import { decodeConstrainedReport, IntegerMask, numericCandidates } from '../src/lib/engine/constrained';
+import type { ChoiceScore, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult } from '../src/lib/engine/types';
+import { EngineError } from '../src/lib/engine/types';
+import { pickDevice, pickDtype, probeDevice } from './device';
+
+type Past = Record<string, Tensor>;
+/* The library's model and tokenizer classes are loosely typed; these are the parts we use. */
+interface CausalLM {
+  forward(inputs: Record<string, unknown>): Promise<Record<string, Tensor>>;
+  dispose(): Promise<unknown>;
+  config: { max_position_embeddings?: number; model_type?: string };
+  generation_config?: { eos_token_id?: number | number[] };
+  sessions: Record<string, { inputNames: string[] }>;
+}
+interface Tok {
+  apply_chat_template(m: ChatMessage[], o: Record<string, unknown>): string;
+  encode(text: string, o?: Record<string, unknown>): number[];
+  decode(ids: number[], o?: Record<string, unknown>): string;
+  get_vocab(): Map<string, number>;
+  eos_token_id?: number;
+}
+
+export interface TransformersEngineOptions {
+  /** Where local model folders are served from (browser) — env.localModelPath. */
+  localModelPath?: string;
+  allowRemoteModels?: boolean;
+  /** Same-origin paths of onnxruntime-web's WASM files (never a CDN). */
+  wasmPaths?: { mjs: string; wasm: string };
+  /** Reuse the KV cache of the shared prompt prefix (default true). */
+  prefixReuse?: boolean;
+  /** Shortest shared prefix worth caching, in tokens. */
+  minPrefix?: number;
+  /** Token budget of a free-mode reply. */
+  maxReplyTokens?: number;
+}
+
+export interface EngineStats {
+  forwards: number;
+  tokensFed: number;
+  prefixHits: number;
+}
+
+const STOP_TOKENS = ['<|im_end|>', '<|eot_id|>', '<|end_of_text|>', '<end_of_turn>', '<|endoftext|>', '</s>', '<|end|>'];
+
+export class TransformersEngine implements Engine {
+  private model: CausalLM | null = null;
+  private tokenizer: Tok | null = null;
+  private caps: EngineCapabilities | null = null;
+  private mask: IntegerMask | null = null;
+  private stopIds = new Set<number>();
+  private keepLogitsInput = false;
+  private cancelRequested = false;
+  /** KV cache of the last shared prefix, and the ids of the last prompt (to find the next shared prefix). */
+  private prefix: { ids: number[]; past: Past } | null = null;
+  private lastIds: number[] | null = null;
+  readonly stats: EngineStats = { forwards: 0, tokensFed: 0, prefixHits: 0 };
+
+  constructor(private readonly o: TransformersEngineOptions = {}) {}
+
+  setPrefixReuse(on: boolean) {
+    this.o.prefixReuse = on;
+    void this.dropPrefix();
+  }
+
+  async load(opts: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<EngineCapabilities> {
+    if (opts.adapter) throw new EngineError('unsupported', 'LoRA adapters are not supported by this engine yet');
+    await this.unload();
+    env.allowRemoteModels = this.o.allowRemoteModels ?? true;
+    if (this.o.localModelPath) {
+      env.allowLocalModels = true;
+      env.localModelPath = this.o.localModelPath;
+    }
+    const onnxWasm = (env.backends.onnx as { wasm?: { wasmPaths?: unknown } }).wasm;
+    if (this.o.wasmPaths && onnxWasm) onnxWasm.wasmPaths = this.o.wasmPaths;
+
+    const report = await probeDevice();
+    const device = pickDevice(opts.device, report);
+    const dtype = pickDtype(opts.dtype, device, report);
+    const progress_callback = (info: { status: string; file?: string; loaded?: number; total?: number; progress?: number }) => {
+      if (info.status === 'progress_total')
+        onProgress?.({ phase: 'download', loadedBytes: info.loaded, totalBytes: info.total, progress: (info.progress ?? 0) / 100 });
+      else if (info.status === 'progress')
+        onProgress?.({ phase: 'download', file: info.file, loadedBytes: info.loaded, totalBytes: info.total, progress: (info.progress ?? 0) / 100 });
+      else if (info.status === 'initiate') onProgress?.({ phase: 'download', file: info.file, text: `Fetching ${info.file}` });
+    };
+    try {
+      // The config first: a missing model then fails with "not found", not deep inside the tokenizer.
+      await AutoConfig.from_pretrained(opts.model, { progress_callback });
+      this.tokenizer = (await AutoTokenizer.from_pretrained(opts.model, { progress_callback })) as unknown as Tok;
+      this.model = (await AutoModelForCausalLM.from_pretrained(opts.model, {
+        device,
+        dtype: dtype as 'fp32',
+        progress_callback,
+      })) as unknown as CausalLM;
+    } catch (e) {
+      this.model = null;
+      this.tokenizer = null;
+      throw EngineError.from(e);
+    }
+    onProgress?.({ phase: 'init', text: 'Preparing the tokenizer tables' });
+    this.prepareTables();
+    const session = this.model.sessions.model ?? Object.values(this.model.sessions)[0];
+    this.keepLogitsInput = session.inputNames.includes('num_logits_to_keep');
+    this.caps = {
+      engine: 'transformers',
+      model: opts.model,
+      device,
+      dtype,
+      contextLength: this.model.config.max_position_embeddings ?? 2048,
+      adapter: null,
+    };
+    onProgress?.({ phase: 'ready', progress: 1 });
+    return this.caps;
+  }
+
+  private prepareTables() {
+    const tok = this.tokenizer!;
+    const vocab = tok.get_vocab();
+    // Decode only the pieces that can be part of a number; decoding a 150k vocabulary would take seconds.
+    const numeric = numericCandidates(vocab).map((id) => ({ id, text: tok.decode([id]) }));
+    this.mask = new IntegerMask(numeric);
+    const eos = this.model!.generation_config?.eos_token_id;
+    for (const id of [eos, tok.eos_token_id].flat()) if (typeof id === 'number') this.stopIds.add(id);
+    for (const t of STOP_TOKENS) {
+      const id = vocab.get(t);
+      if (id !== undefined) this.stopIds.add(id);
+    }
+  }
+
+  private need(): { model: CausalLM; tok: Tok } {
+    if (!this.model || !this.tokenizer) throw new EngineError('not_loaded');
+    return { model: this.model, tok: this.tokenizer };
+  }
+
+  private checkCancelled = () => {
+    if (this.cancelRequested) {
+      this.cancelRequested = false;
+      throw new EngineError('cancelled');
+    }
+  };
+
+  /** Prompt token ids from the model's own chat template. */
+  promptIds(messages: ChatMessage[]): number[] {
+    const { tok } = this.need();
+    let text: string;
+    try {
+      text = tok.apply_chat_template(messages, { add_generation_prompt: true, tokenize: false });
+    } catch {
+      // Some templates (Gemma's) reject a system turn: fold it into the user turn.
+      const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+      const rest = messages.filter((m) => m.role !== 'system');
+      rest[0] = { ...rest[0], content: `${system}\n\n${rest[0].content}` };
+      text = tok.apply_chat_template(rest, { add_generation_prompt: true, tokenize: false });
+    }
+    return tok.encode(text, { add_special_tokens: false });
+  }
+
+  private encodePiece = (text: string): number[] => this.need().tok.encode(text, { add_special_tokens: false });
+
+  /** One forward pass over `ids` after `past`; returns the last position's logits and the new cache. */
+  private async forward(ids: number[], past: Past | null, pastLength: number): Promise<{ logits: Float32Array; present: Past }> {
+    const { model } = this.need();
+    this.checkCancelled();
+    const total = pastLength + ids.length;
+    const inputs: Record<string, unknown> = {
+      input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+      attention_mask: new Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+    };
+    if (past) inputs.past_key_values = past;
+    // Only the last position's logits are needed; a full [seq, vocab] block is large for real vocabularies.
+    if (this.keepLogitsInput) inputs.num_logits_to_keep = new Tensor('int64', [1n], []);
+    let out: Record<string, Tensor>;
+    try {
+      out = await model.forward(inputs);
+    } catch (e) {
+      throw EngineError.from(e);
+    }
+    this.stats.forwards++;
+    this.stats.tokensFed += ids.length;
+    const present: Past = {};
+    for (const [name, t] of Object.entries(out)) if (name.startsWith('present')) present[name.replace('present', 'past_key_values')] = t;
+    const [, seq, vocab] = out.logits.dims as number[];
+    const data = out.logits.data as Float32Array;
+    return { logits: data.slice((seq - 1) * vocab, seq * vocab), present };
+  }
+
+  private static release(past: Past | null, keep?: Past | null) {
+    if (!past) return;
+    const kept = new Set(keep ? Object.values(keep) : []);
+    for (const t of Object.values(past)) if (!kept.has(t) && t.location === 'gpu-buffer') t.dispose();
+  }
+
+  private async dropPrefix() {
+    TransformersEngine.release(this.prefix?.past ?? null);
+    this.prefix = null;
+    this.lastIds = null;
+  }
+
+  /**
+   * Run the prompt, reusing the cached prefix when it matches; when this
+   * prompt shares a long enough prefix with the previous one, cache that
+   * prefix first so the following trials start from it.
+   */
+  private async prefill(ids: number[]): Promise<{ logits: Float32Array; present: Past }> {
+    const reuse = this.o.prefixReuse ?? true;
+    const last = this.lastIds;
+    this.lastIds = ids;
+    if (!reuse) return this.forward(ids, null, 0);
+    if (!(this.prefix && this.prefix.ids.length < ids.length && this.prefix.ids.every((t, i) => ids[i] === t))) {
+      let shared = 0;
+      if (last) while (shared < last.length && shared < ids.length - 1 && last[shared] === ids[shared]) shared++;
+      if (shared < (this.o.minPrefix ?? 16)) return this.forward(ids, null, 0);
+      TransformersEngine.release(this.prefix?.past ?? null);
+      this.prefix = null;
+      const head = ids.slice(0, shared);
+      const { present } = await this.forward(head, null, 0);
+      this.prefix = { ids: head, past: present };
+    } else this.stats.prefixHits++;
+    return this.forward(ids.slice(this.prefix.ids.length), this.prefix.past, this.prefix.ids.length);
+  }
+
+  async scoreChoice(messages: ChatMessage[], labels: string[]): Promise<ChoiceScore> {
+    const { tok } = this.need();
+    this.cancelRequested = false;
+    const labelIds = labels.map((l) => {
+      const ids = tok.encode(l, { add_special_tokens: false });
+      if (!ids.length) throw new EngineError('unsupported', `label "${l}" has no tokens`);
+      return ids[0];
+    });
+    if (new Set(labelIds).size !== labelIds.length) throw new EngineError('unsupported', 'labels share their first token');
+    const { logits, present } = await this.prefill(this.promptIds(messages));
+    TransformersEngine.release(present, this.prefix?.past);
+    let max = -Infinity;
+    for (const x of logits) if (x > max) max = x;
+    let sum = 0;
+    for (const x of logits) sum += Math.exp(x - max);
+    const lse = max + Math.log(sum);
+    const logprobs = labelIds.map((id) => logits[id] - lse);
+    const raw = logprobs.map(Math.exp);
+    const labelMass = raw.reduce((a, b) => a + b, 0);
+    // Normalise in log space so tiny masses still give exact relative probabilities.
+    const lmax = Math.max(...logprobs);
+    const rel = logprobs.map((l) => Math.exp(l - lmax));
+    const z = rel.reduce((a, b) => a + b, 0);
+    const probs = rel.map((r) => r / z);
+    const best = probs.indexOf(Math.max(...probs));
+    return { labels, logprobs, probs, labelMass, choice: labels[best], basis: 'full' };
+  }
+
+  async report(messages: ChatMessage[], attributeNames: string[], mode: ReportMode): Promise<ReportResult> {
+    const { tok } = this.need();
+    this.cancelRequested = false;
+    const start = await this.prefill(this.promptIds(messages));
+    let past: Past = start.present;
+    let length = this.lastIds!.length;
+    const step = async (ids: number[]) => {
+      const r = await this.forward(ids, past, length);
+      TransformersEngine.release(past, this.prefix?.past);
+      past = r.present;
+      length += ids.length;
+      return r.logits;
+    };
+    try {
+      if (mode === 'constrained') {
+        const { text, weights } = await decodeConstrainedReport({
+          names: attributeNames,
+          mask: this.mask!,
+          encode: this.encodePiece,
+          step,
+          first: start.logits,
+          checkCancelled: this.checkCancelled,
+        });
+        return { mode, text, weights, parse: parseReport(text, attributeNames) };
+      }
+      const out: number[] = [];
+      let logits = start.logits;
+      for (let i = 0; i < (this.o.maxReplyTokens ?? 160); i++) {
+        let best = 0;
+        for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+        if (this.stopIds.has(best)) break;
+        out.push(best);
+        logits = await step([best]);
+      }
+      const text = tok.decode(out, { skip_special_tokens: true });
+      const parse = parseReport(text, attributeNames);
+      return { mode, text, weights: parse.ok ? parse.weights : null, parse };
+    } finally {
+      TransformersEngine.release(past, this.prefix?.past);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    this.cancelRequested = true;
+  }
+
+  async unload(): Promise<void> {
+    await this.dropPrefix();
+    const m = this.model;
+    this.model = null;
+    this.tokenizer = null;
+    this.caps = null;
+    this.mask = null;
+    this.stopIds.clear();
+    if (m) await m.dispose();
+  }
+
+  async capabilities(): Promise<EngineCapabilities | null> {
+    return this.caps;
+  }
+}
