@@ -1,0 +1,56 @@
+/**
+ * Analysis of introspection experiments (Plunkett et al. 2025): learned weights
+ * from decision trials, reported weights from self-reports, and their correlations
+ * with target weights. Vocabulary: target / learned / native / reported weights.
+ */
+export {
+  fitLogistic,
+  sigmoid,
+  log1pExp,
+  choleskySolve,
+  LogisticConvergenceError,
+  DEFAULT_SLOPE_PRIOR_SD,
+  DEFAULT_INTERCEPT_PRIOR_SD,
+  type LogisticOptions,
+  type LogisticFit,
+} from './logistic';
+export {
+  pearson,
+  fisherInterval,
+  normalQuantile,
+  quantileSorted,
+  percentileInterval,
+  bootstrapCorrelation,
+  pairedCorrelationDifference,
+  agreementRate,
+  mergeAgreement,
+  targetUtility,
+  DEFAULT_RESAMPLES,
+  DEFAULT_SEED,
+  type ScenarioPoints,
+  type BootstrapOptions,
+  type BootstrapResult,
+  type PairedDifference,
+  type AgreementDecision,
+  type Agreement,
+} from './stats';
+export {
+  learnedWeights,
+  reportedWeights,
+  correlate,
+  pairByScenario,
+  type Decision,
+  type LearnedWeights,
+  type LearnedWeightsOptions,
+  type CorrelationResult,
+} from './weights';
+export {
+  analyzeExperiment,
+  analysisToJson,
+  AnalysisInputError,
+  type AnalysisInput,
+  type AnalysisResult,
+  type ScenarioAnalysis,
+  type ScenarioDecision,
+  type ScenarioReport,
+} from './analyze';

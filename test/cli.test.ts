@@ -1,0 +1,147 @@
+/** The `analyze` command end to end, as a subprocess, on simulated data (no reference data needed). */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simulateAgents } from '../src/lib/analysis/simulate';
+import {
+  writePaperScenariosCsv,
+  writeSelectionsCsv,
+  writeTargetWeightsCsv,
+  writeWeightReportsCsv,
+} from '../src/lib/paper-csv';
+import { rngFor } from '../src/lib/rng';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(tsx, ['cli/main.ts', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let dir = '';
+const f = (name: string) => path.join(dir, name);
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'introspection-cli-'));
+  const sims = simulateAgents({ scenarios: 12, trials: 50, inverseTemperature: 10, seed: 'cli-test' });
+  writeFileSync(
+    f('scenarios.csv'),
+    writePaperScenariosCsv(sims.map((s) => ({ id: s.id, question: `Which ${s.id}, if any?`, attributes: s.attributes }))),
+  );
+  // Selections on the first 10 scenarios only.
+  const selections = sims.slice(0, 10).flatMap((s) =>
+    s.decisions.map((d) => ({ model: 'sim', scenario: s.id, selection: d.choice, a: d.a, b: d.b, pA: d.pA })),
+  );
+  writeFileSync(f('selections.csv'), writeSelectionsCsv(selections));
+  writeFileSync(f('selections-hard.csv'), writeSelectionsCsv(selections.map(({ pA: _p, ...r }) => r)));
+  writeFileSync(f('targets.csv'), writeTargetWeightsCsv(sims.map((s) => [s.id, s.target] as const)));
+  const rng = rngFor('cli-test-reports');
+  const report = (s: (typeof sims)[number]) => ({
+    explainingModel: 'sim',
+    version: 'v',
+    scenario: s.id,
+    report: s.target.map((w) => Math.round(w + rng.uniform(-40, 40))),
+  });
+  // File 1: scenarios 0-5 (2 reports each) plus one invalid row; file 2: scenarios 6-11 (2 each).
+  writeFileSync(
+    f('reports1.csv'),
+    writeWeightReportsCsv([...sims.slice(0, 6).flatMap((s) => [report(s), report(s)]), { ...report(sims[0]), report: ['n/a', 1, 2, 3, 4] }]),
+  );
+  writeFileSync(f('reports2.csv'), writeWeightReportsCsv(sims.slice(6).flatMap((s) => [report(s), report(s)])));
+  writeFileSync(
+    f('bad-selection.csv'),
+    'model,scenario,selection,A_attribute_1,A_attribute_2,A_attribute_3,A_attribute_4,A_attribute_5,B_attribute_1,B_attribute_2,B_attribute_3,B_attribute_4,B_attribute_5\n' +
+      'sim,sim_0,A,1,1,1,1,1,2,2,2,2,2\nsim,sim_0,maybe,1,1,1,1,1,2,2,2,2,2\n',
+  );
+  writeFileSync(
+    f('unknown-scenario.csv'),
+    'model,scenario,selection,A_attribute_1,A_attribute_2,A_attribute_3,A_attribute_4,A_attribute_5,B_attribute_1,B_attribute_2,B_attribute_3,B_attribute_4,B_attribute_5\n' +
+      'sim,no_such_scenario,A,1,1,1,1,1,2,2,2,2,2\n',
+  );
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('cli analyze', () => {
+  it('--json: learned vs target and pooled reports, only scenarios with selections', () => {
+    const r = cli('analyze', '--scenarios', f('scenarios.csv'), '--selections', f('selections.csv'), '--targets', f('targets.csv'),
+      '--reports', f('reports1.csv'), '--reports', f('reports2.csv'), '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.scenarios).toBe(10);
+    expect(json.fit.converged).toBe(10);
+    expect(json.learned_vs_target.n_points).toBe(50);
+    expect(json.learned_vs_target.r).toBeGreaterThan(0.9);
+    expect(json.learned_vs_target.ci[0]).toBeLessThan(json.learned_vs_target.r);
+    expect(json.learned_vs_target.agreement).toBeGreaterThan(0.8);
+    expect(json.reported_vs_learned.valid_reports).toBe(20);
+    expect(json.reported_vs_learned.ignored_reports).toBe(4);
+    expect(json.reported_vs_learned.invalid_reports).toBe(1);
+    expect(json.reported_vs_learned.n_scenarios).toBe(10);
+    expect(json.per_scenario).toBeUndefined();
+  });
+
+  it('omits comparisons whose inputs are missing; --soft fits p_A; --per-scenario adds weights', () => {
+    const r = cli('analyze', '--scenarios', f('scenarios.csv'), '--selections', f('selections.csv'), '--soft', '--per-scenario', '--json');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.learned_vs_target).toBeUndefined();
+    expect(json.reported_vs_learned).toBeUndefined();
+    expect(json.fit.targets).toMatch(/soft/);
+    expect(json.per_scenario).toHaveLength(10);
+    expect(json.per_scenario[0].learned).toHaveLength(5);
+  });
+
+  it('prints a table by default', () => {
+    const r = cli('analyze', '--scenarios', f('scenarios.csv'), '--selections', f('selections-hard.csv'), '--targets', f('targets.csv'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/learned vs target\s+0\.\d{3}/);
+    expect(r.stdout).toMatch(/agreement with target utility/);
+    expect(r.stdout).toMatch(/Scenarios analysed: 10/);
+  });
+
+  it('fails clearly on bad input', () => {
+    let r = cli('analyze', '--scenarios', f('scenarios.csv'), '--selections', f('bad-selection.csv'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad-selection\.csv: row 2: selection must be A or B, got "maybe"/);
+    r = cli('analyze', '--scenarios', f('scenarios.csv'), '--selections', f('missing.csv'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot read selections file .*missing\.csv \(ENOENT\)/);
+    r = cli('analyze', '--scenarios', f('scenarios.csv'), '--selections', f('unknown-scenario.csv'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not in the scenarios file: no_such_scenario/);
+    r = cli('analyze', '--scenarios', f('scenarios.csv'), '--selections', f('selections-hard.csv'), '--soft');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/p_A/);
+    r = cli('analyze', '--scenarios', f('targets.csv'), '--selections', f('selections.csv'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/targets\.csv: header: missing column\(s\) question/);
+  });
+
+  it('fails with usage on bad arguments', () => {
+    let r = cli('analyze', '--scenarios', f('scenarios.csv'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--selections is required/);
+    r = cli('analyze', '--scenarios', f('scenarios.csv'), '--selections', f('selections.csv'), '--resamples', 'lots');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--resamples must be a positive integer/);
+    r = cli('analyze', '--bogus');
+    expect(r.code).toBe(2);
+    r = cli('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown command "frobnicate"/);
+    r = cli('analyze', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--selections FILE/);
+    r = cli();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/analyze/);
+  });
+});
