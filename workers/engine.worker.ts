@@ -6,9 +6,11 @@
 import * as Comlink from 'comlink';
 import type { Engine, EngineName } from '../src/lib/engine/types';
 import type { TransformersEngineOptions } from './transformers-engine';
+import type { WebLLMWorkerOptions } from './webllm-engine';
 
 export interface WorkerEngineOptions {
   transformers?: TransformersEngineOptions;
+  webllm?: WebLLMWorkerOptions;
 }
 
 let engine: Engine | null = null;
@@ -18,7 +20,10 @@ const api = {
     if (engine) await engine.unload();
     if (kind === 'transformers') {
       const { TransformersEngine } = await import('./transformers-engine');
-      engine = new TransformersEngine(options.transformers);
+      engine = new TransformersEngine({ wasmPaths: sameOriginWasm(), ...options.transformers });
+    } else if (kind === 'webllm') {
+      const { WebLLMEngine } = await import('./webllm-engine');
+      engine = new WebLLMEngine(options.webllm);
     } else throw new Error(`[unsupported] Engine "${kind}" is not available in this worker.`);
   },
   load: (...a: Parameters<Engine['load']>) => need().load(...a),
@@ -34,6 +39,12 @@ const api = {
   },
   stats: () => (need() as Engine & { stats?: unknown }).stats ?? null,
 };
+
+/** onnxruntime-web's runtime as served by the app itself under /ort/ (see tools/vite-ort-assets.ts). */
+function sameOriginWasm() {
+  const base = new URL(`${import.meta.env.BASE_URL}ort/`, self.location.origin).href;
+  return { mjs: `${base}ort-wasm-simd-threaded.asyncify.mjs`, wasm: `${base}ort-wasm-simd-threaded.asyncify.wasm` };
+}
 
 function need(): Engine {
   if (!engine) throw new Error('[not_loaded] No engine in this worker yet.');

@@ -51,6 +51,24 @@ export interface EngineStats {
   prefixHits: number;
 }
 
+/**
+ * Let queued messages (a cancel from the page) run between decoding steps:
+ * in a worker, ONNX Runtime's WASM steps can complete without ever yielding
+ * to the message loop. A MessageChannel hop avoids setTimeout's 4 ms clamp.
+ */
+const yieldToEventLoop: () => Promise<void> = (() => {
+  if (typeof setImmediate === 'function') return () => new Promise<void>((r) => setImmediate(r));
+  if (typeof MessageChannel === 'undefined') return () => Promise.resolve();
+  const channel = new MessageChannel();
+  const waiting: Array<() => void> = [];
+  channel.port1.onmessage = () => waiting.shift()?.();
+  return () =>
+    new Promise<void>((r) => {
+      waiting.push(r);
+      channel.port2.postMessage(0);
+    });
+})();
+
 const STOP_TOKENS = ['<|im_end|>', '<|eot_id|>', '<|end_of_text|>', '<end_of_turn>', '<|endoftext|>', '</s>', '<|end|>'];
 
 export class TransformersEngine implements Engine {
@@ -171,6 +189,7 @@ export class TransformersEngine implements Engine {
   /** One forward pass over `ids` after `past`; returns the last position's logits and the new cache. */
   private async forward(ids: number[], past: Past | null, pastLength: number): Promise<{ logits: Float32Array; present: Past }> {
     const { model } = this.need();
+    await yieldToEventLoop();
     this.checkCancelled();
     const total = pastLength + ids.length;
     const inputs: Record<string, unknown> = {

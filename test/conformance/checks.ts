@@ -19,6 +19,8 @@ export interface ConformanceContext {
   expected?: Array<[number, number]>;
   /** Number of constrained reports to check (≥ 200 in the full suite). */
   reports: number;
+  /** Number of free-mode reports (40 unless given: each runs to the token budget on a random model). */
+  freeReports?: number;
   /** Switch the engine's prefix-cache reuse, when it has one. */
   setPrefixReuse?: (on: boolean) => Promise<void>;
   /** A model id that does not exist, for the error check. */
@@ -118,10 +120,10 @@ export const checks: Check[] = [
   },
   {
     name: 'free reports return the text and say why an invalid one is invalid',
-    async run({ engine, scenarios, options, reports }) {
+    async run({ engine, scenarios, options, freeReports }) {
       let invalid = 0;
       const reasons: Record<string, number> = {};
-      const total = Math.min(reports, 40);
+      const total = freeReports ?? 40;
       for (let n = 0; n < total; n++) {
         const s = n % scenarios.length;
         const { a, b } = options[s][0];
@@ -185,11 +187,16 @@ export const finalChecks: Check[] = [
 ];
 
 /** Run all checks in order, collecting figures; stops at the first failure. */
-export async function runConformance(ctx: ConformanceContext): Promise<Array<{ name: string; figures?: Figures }>> {
+export async function runConformance(
+  ctx: ConformanceContext,
+  onCheck?: (name: string, ms: number) => void,
+): Promise<Array<{ name: string; figures?: Figures }>> {
   const out: Array<{ name: string; figures?: Figures }> = [];
   for (const c of [...checks, ...finalChecks]) {
     try {
+      const t0 = performance.now();
       out.push({ name: c.name, figures: (await c.run(ctx)) ?? undefined });
+      onCheck?.(c.name, performance.now() - t0);
     } catch (e) {
       throw new Error(`${c.name}: ${(e as Error).message}`);
     }
