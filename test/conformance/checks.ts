@@ -27,7 +27,7 @@ export interface ConformanceContext {
   missingModel?: string;
 }
 
-export type Figures = Record<string, number | string>;
+export type Figures = Record<string, number | string | undefined>;
 export interface Check {
   name: string;
   run(ctx: ConformanceContext): Promise<Figures | void>;
