@@ -12,6 +12,7 @@ export interface CliCommand {
 
 const commands: Record<string, () => Promise<CliCommand>> = {
   analyze: () => import('./analyze'),
+  run: () => import('./run'),
 };
 
 function usage(): string {

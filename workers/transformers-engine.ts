@@ -5,7 +5,7 @@
  * of the prompt prefix that consecutive trials share (system prompt, task,
  * scenario question) is computed once and reused.
  */
-import { AutoConfig, AutoModelForCausalLM, AutoTokenizer, Tensor, env } from '@huggingface/transformers';
+import { AutoConfig, AutoModelForCausalLM, AutoTokenizer, ModelRegistry, Tensor, env } from '@huggingface/transformers';
 import type { ChatMessage } from '../src/lib/prompts';
 import { parseReport } from '../src/lib/reports';
 import type { ReportMode } from '../src/lib/spec';
@@ -104,7 +104,6 @@ export class TransformersEngine implements Engine {
 
     const report = await probeDevice();
     const device = pickDevice(opts.device, report);
-    const dtype = pickDtype(opts.dtype, device, report);
     const progress_callback = (info: { status: string; file?: string; loaded?: number; total?: number; progress?: number }) => {
       if (info.status === 'progress_total')
         onProgress?.({ phase: 'download', loadedBytes: info.loaded, totalBytes: info.total, progress: (info.progress ?? 0) / 100 });
@@ -115,6 +114,13 @@ export class TransformersEngine implements Engine {
     try {
       // The config first: a missing model then fails with "not found", not deep inside the tokenizer.
       await AutoConfig.from_pretrained(opts.model, { progress_callback });
+    } catch (e) {
+      throw EngineError.from(e);
+    }
+    // 'auto' picks among the ONNX files the model actually publishes.
+    const available = !opts.dtype || opts.dtype === 'auto' ? await ModelRegistry.get_available_dtypes(opts.model).catch(() => undefined) : undefined;
+    const dtype = pickDtype(opts.dtype, device, report, available);
+    try {
       this.tokenizer = (await AutoTokenizer.from_pretrained(opts.model, { progress_callback })) as unknown as Tok;
       this.model = (await AutoModelForCausalLM.from_pretrained(opts.model, {
         device,

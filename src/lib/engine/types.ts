@@ -137,11 +137,11 @@ export class EngineError extends Error {
 /** Map library error texts to our codes (onnxruntime, WebGPU, fetch). */
 export function classify(message: string): EngineErrorCode {
   const m = message.toLowerCase();
-  if (/abort|cancel/.test(m)) return 'cancelled';
   if (/device (was )?lost|devicelost|gpudevicelost/.test(m)) return 'device_lost';
   if (/out of memory|oom|failed to allocate|allocation failed|bad_alloc|memory access out of bounds/.test(m)) return 'out_of_memory';
   if (/webgpu.*(not (available|supported)|no adapter)|navigator\.gpu|requestadapter/.test(m)) return 'webgpu_unavailable';
-  if (/not found|404|could not locate|no such file|enoent|unauthorized|401/.test(m)) return 'model_not_found';
+  if (/not found|404|could not locate|no such file|enoent|unauthorized|401|file missing|invalid model id/.test(m)) return 'model_not_found';
+  if (/\bcancel|aborterror|operation was aborted/.test(m)) return 'cancelled';
   if (/fetch failed|failed to fetch|networkerror|err_internet_disconnected|enotfound|econnrefused/.test(m)) return 'network';
   if (/protobuf|invalid model|onnx|load model/.test(m)) return 'bad_model';
   return 'unknown';

@@ -1,0 +1,165 @@
+/**
+ * `npm run cli -- run`: run an experiment headless with the transformers.js
+ * engine on onnxruntime-node, write the run record and the paper's CSVs, and
+ * resume an interrupted --out folder without repeating or losing a trial.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildPlan } from '../src/lib/plan';
+import { presetSpec, PRESETS, type PresetName } from '../src/lib/presets';
+import { runExperiment, type EngineProvider, type RunProgress } from '../src/lib/runner';
+import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/runs';
+import { runToPaperCsv } from '../src/lib/run-export';
+import { builtinScenarioSet, parseScenarioSet } from '../src/lib/scenarios';
+import { parseSpec, type ExperimentSpec } from '../src/lib/spec';
+import type { Engine } from '../src/lib/engine/types';
+import { TransformersEngine } from '../workers/transformers-engine';
+import { FolderStore } from './folder-store';
+
+export const summary = 'run an experiment headless and write run.json plus the paper CSVs';
+
+const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper) --model ID_OR_DIR --out DIR [options]
+
+  --model ID_OR_DIR     Hugging Face id or local model folder (the model under study)
+  --control ID_OR_DIR   a second model asked for the same self-reports (off-the-shelf control)
+  --device cpu          Node runs on the CPU (onnxruntime-node); wasm/webgpu run in the browser lab
+  --dtype DTYPE         auto | fp32 | fp16 | q8 | q4 | q4f16 (default auto)
+  --mode MODE           constrained | free self-reports (presets only; default constrained)
+  --seed SEED           experiment seed (presets only)
+  --scenarios N --decisions N --reports N   resize a preset
+  --out DIR             where run.json, results.jsonl and the CSVs go; an unfinished DIR is resumed`;
+
+function modelRef(idOrDir: string) {
+  // A folder that exists is a local model; anything else is a Hugging Face id.
+  return existsSync(idOrDir) ? resolve(idOrDir) : idOrDir;
+}
+
+async function specFrom(values: Record<string, string | boolean | undefined>, positional: string[]): Promise<ExperimentSpec> {
+  const count = (k: string) => (values[k] === undefined ? undefined : Number(values[k]));
+  if (positional[0]) {
+    const spec = parseSpec(await readFile(positional[0], 'utf8'));
+    return values.model ? { ...spec, models: spec.models.map((m, i) => (i === 0 ? { ...m, id: modelRef(String(values.model)) } : m)) } : spec;
+  }
+  const preset = String(values.preset ?? '');
+  if (!PRESETS.includes(preset as PresetName)) throw new Error(`give a spec file or --preset ${PRESETS.join('|')}`);
+  if (!values.model) throw new Error('--model is required with --preset');
+  const spec = presetSpec(preset as PresetName, {
+    model: { id: modelRef(String(values.model)), device: 'cpu', dtype: String(values.dtype ?? 'auto') },
+    control: values.control ? { id: modelRef(String(values.control)), device: 'cpu', dtype: String(values.dtype ?? 'auto') } : undefined,
+    seed: values.seed ? String(values.seed) : undefined,
+    mode: values.mode === 'free' ? 'free' : 'constrained',
+  });
+  return {
+    ...spec,
+    scenarios: { ...spec.scenarios, count: count('scenarios') ?? spec.scenarios.count },
+    decisionsPerScenario: count('decisions') ?? spec.decisionsPerScenario,
+    reportsPerScenario: count('reports') ?? spec.reportsPerScenario,
+  };
+}
+
+function scenariosFor(spec: ExperimentSpec) {
+  const s = spec.scenarios;
+  if (s.source === 'inline') return parseScenarioSet(JSON.stringify(s.set)).scenarios;
+  return builtinScenarioSet(s.roleSeed ?? spec.seed).scenarios;
+}
+
+/** One in-process engine per model key; loading one unloads the previous to bound memory. */
+function nodeProvider(device?: string): EngineProvider {
+  let current: { key: string; engine: Engine } | null = null;
+  return {
+    async acquire(model, onProgress) {
+      if (current?.key === model.key) return { engine: current.engine, caps: (await current.engine.capabilities())! };
+      await current?.engine.unload();
+      const engine = new TransformersEngine({ allowRemoteModels: true });
+      const caps = await engine.load({ model: model.id, device: (device ?? model.device ?? 'cpu') as 'cpu', dtype: model.dtype }, onProgress);
+      current = { key: model.key, engine };
+      return { engine, caps };
+    },
+    async releaseAll() {
+      await current?.engine.unload();
+      current = null;
+    },
+  };
+}
+
+function clock(sec: number | null): string {
+  if (sec === null || !Number.isFinite(sec)) return '--:--';
+  const s = Math.round(sec);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function printer() {
+  let last = 0;
+  return (p: RunProgress) => {
+    const now = Date.now();
+    if (p.state === 'running' && now - last < 1000 && p.done !== p.total) return;
+    last = now;
+    const phase = p.state === 'loading' ? `loading ${p.model}${p.load?.progress !== undefined ? ` ${Math.round(p.load.progress * 100)}%` : ''}` : p.state;
+    process.stderr.write(`[${phase}] ${p.done}/${p.total} trials · ${p.trialsPerSec.toFixed(1)} trials/s · ETA ${clock(p.etaSec)}\n`);
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      preset: { type: 'string' }, model: { type: 'string' }, control: { type: 'string' }, device: { type: 'string' },
+      dtype: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, scenarios: { type: 'string' },
+      decisions: { type: 'string' }, reports: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (!values.out) {
+    process.stderr.write(`error: --out DIR is required\n\n${HELP}\n`);
+    return 2;
+  }
+  if (values.device && values.device !== 'cpu') {
+    process.stderr.write(`error: --device ${values.device} runs in the browser lab (npm run dev); the CLI runs on the CPU with onnxruntime-node\n`);
+    return 2;
+  }
+  const store = new FolderStore(resolve(String(values.out)));
+  let meta: RunMeta;
+  const stored = await store.readRecord();
+  if (stored) {
+    const { results, ...rest } = stored;
+    meta = rest;
+    if (positionals[0] || values.preset) {
+      const asked = await specFrom(values, positionals);
+      if (JSON.stringify(asked) !== JSON.stringify(stored.spec)) {
+        process.stderr.write(`error: ${store.dir} holds a different experiment; use another --out folder\n`);
+        return 2;
+      }
+    }
+    process.stderr.write(`Resuming ${meta.id}: ${results.length}/${meta.plan.trials.length} trials already done.\n`);
+  } else {
+    const spec = await specFrom(values, positionals);
+    const plan = buildPlan(spec, scenariosFor(spec));
+    const now = new Date();
+    meta = { format: RUN_FORMAT, version: RUN_VERSION, id: newRunId(now, spec.seed), createdAt: now.toISOString(), updatedAt: now.toISOString(), status: 'running', spec, plan, engines: {} };
+  }
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort('pause');
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const provider = nodeProvider();
+  let final: RunMeta;
+  try {
+    final = meta.status === 'done' ? meta : await runExperiment({ meta, store, provider, signal: controller.signal, onProgress: printer() });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await provider.releaseAll();
+  }
+  const record = (await store.readRecord())!;
+  for (const [name, text] of Object.entries(runToPaperCsv(record))) await writeFile(join(store.dir, name), text);
+  const line = `${final.status}: ${record.results.length}/${record.plan.trials.length} trials in ${store.dir}`;
+  process.stderr.write(`${line}${final.error ? ` — ${final.error}` : ''}\n`);
+  return final.status === 'done' ? 0 : final.status === 'paused' ? 130 : 1;
+}
