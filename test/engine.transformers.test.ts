@@ -75,6 +75,22 @@ describe('transformers.js engine internals', () => {
     await e.unload();
   });
 
+  it('tokenises a hinted next prompt during the current forward pass, with identical results', async () => {
+    const e = new TransformersEngine({ allowRemoteModels: false });
+    await e.load({ model: info.dir, device: 'cpu', dtype: 'fp32' });
+    const { scenarios, options } = conformanceInputs();
+    const [m1, m2] = options[1].slice(0, 2).map(({ a, b }) => decisionMessages(scenarios[1], a, b));
+    const plain = [await e.scoreChoice(m1, ['A', 'B']), await e.scoreChoice(m2, ['A', 'B'])];
+    await e.prepare(m2);
+    const first = await e.scoreChoice(m1, ['A', 'B']);
+    expect((e as unknown as { tokenized: Map<string, number[]> }).tokenized.size).toBe(1);
+    const second = await e.scoreChoice(m2, ['A', 'B']);
+    expect((e as unknown as { tokenized: Map<string, number[]> }).tokenized.size).toBe(0);
+    expect(first.logprobs[0]).toBeCloseTo(plain[0].logprobs[0], 6);
+    expect(second.logprobs[1]).toBeCloseTo(plain[1].logprobs[1], 6);
+    await e.unload();
+  });
+
   it('rejects adapters until they are supported, and dtypes the device cannot run', async () => {
     const e = new TransformersEngine({ allowRemoteModels: false });
     await expect(e.load({ model: info.dir, adapter: { id: 'x' } })).rejects.toThrow(/unsupported/);

@@ -41,6 +41,9 @@ export class WorkerEngine implements Engine {
   report(messages: ChatMessage[], attributeNames: string[], mode: ReportMode): Promise<ReportResult> {
     return this.call(() => this.remote.report(messages, attributeNames, mode));
   }
+  prepare(messages: ChatMessage[]): Promise<void> {
+    return this.call(() => this.remote.prepare(messages));
+  }
   cancel(): Promise<void> {
     return this.call(() => this.remote.cancel());
   }

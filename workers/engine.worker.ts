@@ -29,6 +29,7 @@ const api = {
   load: (...a: Parameters<Engine['load']>) => need().load(...a),
   scoreChoice: (...a: Parameters<Engine['scoreChoice']>) => need().scoreChoice(...a),
   report: (...a: Parameters<Engine['report']>) => need().report(...a),
+  prepare: async (...a: Parameters<NonNullable<Engine['prepare']>>) => need().prepare?.(...a),
   cancel: () => need().cancel(),
   unload: () => (engine ? engine.unload() : Promise.resolve()),
   capabilities: () => (engine ? engine.capabilities() : Promise.resolve(null)),

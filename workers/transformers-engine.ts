@@ -82,6 +82,9 @@ export class TransformersEngine implements Engine {
   /** KV cache of the last shared prefix, and the ids of the last prompt (to find the next shared prefix). */
   private prefix: { ids: number[]; past: Past } | null = null;
   private lastIds: number[] | null = null;
+  /** The hinted next prompt, and prompts already tokenised (tokenising is pure JS and costs ~1 ms). */
+  private upcoming: ChatMessage[] | null = null;
+  private readonly tokenized = new Map<string, number[]>();
   readonly stats: EngineStats = { forwards: 0, tokensFed: 0, prefixHits: 0 };
 
   constructor(private readonly o: TransformersEngineOptions = {}) {}
@@ -174,8 +177,22 @@ export class TransformersEngine implements Engine {
     }
   };
 
+  async prepare(messages: ChatMessage[]): Promise<void> {
+    this.upcoming = messages;
+  }
+
   /** Prompt token ids from the model's own chat template. */
   promptIds(messages: ChatMessage[]): number[] {
+    const key = JSON.stringify(messages);
+    const ready = this.tokenized.get(key);
+    if (ready) {
+      this.tokenized.delete(key);
+      return ready;
+    }
+    return this.tokenize(messages);
+  }
+
+  private tokenize(messages: ChatMessage[]): number[] {
     const { tok } = this.need();
     let text: string;
     try {
@@ -188,6 +205,15 @@ export class TransformersEngine implements Engine {
       text = tok.apply_chat_template(rest, { add_generation_prompt: true, tokenize: false });
     }
     return tok.encode(text, { add_special_tokens: false });
+  }
+
+  /** Runs while ONNX Runtime computes a forward pass on its own threads. */
+  private tokenizeUpcoming() {
+    const next = this.upcoming;
+    this.upcoming = null;
+    if (!next) return;
+    if (this.tokenized.size > 8) this.tokenized.clear();
+    this.tokenized.set(JSON.stringify(next), this.tokenize(next));
   }
 
   private encodePiece = (text: string): number[] => this.need().tok.encode(text, { add_special_tokens: false });
@@ -207,7 +233,9 @@ export class TransformersEngine implements Engine {
     if (this.keepLogitsInput) inputs.num_logits_to_keep = new Tensor('int64', [1n], []);
     let out: Record<string, Tensor>;
     try {
-      out = await model.forward(inputs);
+      const running = model.forward(inputs);
+      this.tokenizeUpcoming();
+      out = await running;
     } catch (e) {
       throw EngineError.from(e);
     }
@@ -331,6 +359,8 @@ export class TransformersEngine implements Engine {
 
   async unload(): Promise<void> {
     await this.dropPrefix();
+    this.tokenized.clear();
+    this.upcoming = null;
     const m = this.model;
     this.model = null;
     this.tokenizer = null;

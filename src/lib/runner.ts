@@ -145,10 +145,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
       const onAbort = () => void engine.cancel();
       signal?.addEventListener('abort', onAbort);
       try {
-        for (const trial of trials) {
+        for (let i = 0; i < trials.length; i++) {
+          const trial = trials[i];
           if (signal?.aborted) break;
           const planned = scenarios.get(trial.scenarioId)!;
           const messages = trialMessages(trial, planned, meta);
+          const next = trials[i + 1];
+          if (next && engine.prepare) await engine.prepare(trialMessages(next, scenarios.get(next.scenarioId)!, meta));
           const result = await runTrial(engine, trial, messages, planned, clock);
           await store.saveResult(meta.id, result);
           doneCount++;

@@ -76,6 +76,11 @@ export interface Engine {
   scoreChoice(messages: ChatMessage[], labels: string[]): Promise<ChoiceScore>;
   /** A self-report: reply text and the weights it gives each attribute. */
   report(messages: ChatMessage[], attributeNames: string[], mode: ReportMode): Promise<ReportResult>;
+  /**
+   * Optional hint: the messages of the call likely to come next, so the engine
+   * can prepare them (tokenize) while the current call computes.
+   */
+  prepare?(messages: ChatMessage[]): Promise<void>;
   /** Abort the call in flight (it rejects with code 'cancelled'); the engine stays loaded. */
   cancel(): Promise<void>;
   unload(): Promise<void>;
