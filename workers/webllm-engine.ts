@@ -227,11 +227,14 @@ export class WebLLMEngine implements Engine {
     if (!appConfig.model_list.some((r) => r.model_id === entry.modelId))
       throw new EngineError('model_not_found', `the installed WebLLM has no record of ${entry.modelId}`);
 
+    if (generation !== this.generation) throw new EngineError('cancelled', 'the model was unloaded while loading');
     onProgress?.({ phase: 'init', text: `Loading ${entry.modelId}` });
+    const want = this.o.decisions ?? 'auto';
     const mlc = lib.createEngine({
       appConfig,
       initProgressCallback: (r) => onProgress?.(parseWebLLMProgress(r)),
-      logitProcessorRegistry: new Map([[entry.modelId, this.capture]]),
+      // A registered processor costs a GPU→CPU→GPU copy of the logits per sampled token, so only when it is used.
+      logitProcessorRegistry: want === 'top-k' ? undefined : new Map([[entry.modelId, this.capture]]),
       logLevel: this.o.logLevel ?? 'WARN',
     });
     this.mlc = mlc;
@@ -243,10 +246,13 @@ export class WebLLMEngine implements Engine {
       throw webllmError(e, 'load');
     }
     // WebLLM's reload() returns quietly when unload() aborted it.
-    if (generation !== this.generation || this.mlc !== mlc) throw new EngineError('cancelled', 'the model was unloaded while loading');
+    if (generation !== this.generation || this.mlc !== mlc) {
+      if (this.mlc === mlc) this.mlc = null;
+      await mlc.unload().catch(() => undefined);
+      throw new EngineError('cancelled', 'the model was unloaded while loading');
+    }
 
     const inside = reachInternals(mlc, entry.modelId);
-    const want = this.o.decisions ?? 'auto';
     if (want === 'full' && !inside.tokenizer) {
       await this.unload();
       throw new EngineError('unsupported', 'this WebLLM build does not expose its tokenizer, so decisions cannot read full logits');

@@ -83,7 +83,7 @@ export function reportSchema(names: readonly string[]) {
 /**
  * Whether XGrammar 0.1.27 (bundled in web-llm 0.2.86) handles these names in a
  * JSON schema. Its schema-to-grammar conversion does not escape property
- * names: a `"`, `\\` or newline aborts the WASM module (which then stays
+ * names: a `"`, `\` or newline aborts the WASM module (which then stays
  * broken for the session), and a tab or other control character compiles to a
  * grammar that cannot produce the name's JSON form. Such names go through
  * reportGrammar instead, which escapes them (test/webllm-schema.test.ts).
@@ -92,9 +92,17 @@ export function schemaSafeNames(names: readonly string[]): boolean {
   return names.every((n) => !/[\u0000-\u001f"\\]/.test(n));
 }
 
-/** An EBNF string literal (XGrammar syntax: C-style escapes). */
+/**
+ * An EBNF string literal (XGrammar syntax: C-style escapes), as a sequence of
+ * literals with each non-ASCII character on its own: XGrammar 0.1.27's token
+ * matcher rejects a token holding a multi-byte character that is followed by
+ * more text inside the same literal ("éb"), although a string-level check
+ * accepts it (test/webllm-schema.test.ts).
+ */
 function ebnfLiteral(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
+  const quote = (t: string) => `"${t.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
+  const parts = s.match(/[\x00-\x7f]+|[^\x00-\x7f]/gu) ?? [''];
+  return parts.map(quote).join(' ');
 }
 
 /**
@@ -238,7 +246,7 @@ export function resolveWebLLMModel(model: string, dtype: string | undefined, sha
     if (!family) throw new EngineError('model_not_found', `"${model}" is not a WebLLM model of this lab's catalog`);
     const quant = requestedQuant(dtype);
     entry = pickWebLLMModel(family.family, quant ? quant === 'q4f16_1' : shaderF16);
-    if (!entry) throw new EngineError('model_not_found', `no WebLLM build of ${family.family}`);
+    if (!entry) throw new EngineError('model_not_found', `no WebLLM build of ${family.name}`);
   }
   if (needsShaderF16(entry) && !shaderF16)
     throw new EngineError('unsupported', `${entry.modelId} needs the shader-f16 GPU feature, which this device lacks; use the q4f32_1 build`);
