@@ -37,7 +37,9 @@ function precacheManifest(): Plugin {
           }
         };
         walk(outDir);
-        const shell = files.filter((f) => !f.endsWith('.map') && f !== 'sw.js' && f !== 'precache-manifest.json' && !f.startsWith('models/')).sort();
+        // assets/ort-wasm-*.wasm is the bundler's copy of the runtime, never loaded: the worker points ORT at ort/.
+        const skip = (f: string) => f.endsWith('.map') || f === 'sw.js' || f === 'precache-manifest.json' || f.startsWith('models/') || /^assets\/ort-wasm.*\.wasm$/.test(f);
+        const shell = files.filter((f) => !skip(f)).sort();
         const hash = createHash('sha256');
         for (const f of shell) hash.update(f).update(readFileSync(join(outDir, f)));
         const manifest = { version: hash.digest('hex').slice(0, 16), files: ['./', ...shell.filter((f) => f !== 'index.html')] };

@@ -1,0 +1,167 @@
+/**
+ * The experiment form as plain data, and the spec it stands for. A preset
+ * (presetSpec) fills the form; any field can then be changed; the spec is
+ * always derived from the form, so what is shown, saved and run is the same.
+ * Pure.
+ */
+import { presetSpec, type PresetName } from '../lib/presets';
+import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
+import { SpecError, validateSpec, type DeviceChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
+
+export interface ModelChoice {
+  id: string;
+  label?: string;
+  device: DeviceChoice;
+  /** "auto" or a build name (q4, q4f16, fp32…). */
+  dtype: string;
+}
+
+export interface SpecForm {
+  preset: PresetName;
+  name: string;
+  model: ModelChoice;
+  /** Second model asked the same report questions: the off-the-shelf control. */
+  control: ModelChoice | null;
+  seed: string;
+  /** How many scenarios (the first N of the set) when none are picked by hand. */
+  scenarioCount: number;
+  /** Scenario ids picked by hand, in order; empty = the first `scenarioCount`. */
+  scenarioIds: string[];
+  decisionsPerScenario: number;
+  reportsPerScenario: number;
+  mode: ReportMode;
+  prompts: PromptTemplates;
+}
+
+export const PRESET_LABELS: Record<PresetName, string> = { classroom: 'Classroom demo', paper: 'Paper replication' };
+
+export const PRESET_BLURBS: Record<PresetName, string> = {
+  classroom: '10 scenarios × 30 decisions and 5 self-reports each: a readable result in minutes on a laptop GPU.',
+  paper: "The paper's sizes: 100 scenarios × 50 decisions and 10 self-reports each. Hours on a laptop; best on a desktop GPU.",
+};
+
+function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
+  return {
+    id: m.id,
+    ...(m.label ? { label: m.label } : {}),
+    engine: 'transformers',
+    device: m.device,
+    ...(m.dtype && m.dtype !== 'auto' ? { dtype: m.dtype } : {}),
+  };
+}
+
+/** A fresh form from a preset (keeps the chosen models and seed). */
+export function formFromPreset(preset: PresetName, model: ModelChoice, control: ModelChoice | null = null, seed = 'introspection-lab'): SpecForm {
+  const spec = presetSpec(preset, { model: modelRef(model), seed });
+  return {
+    preset,
+    name: spec.name,
+    model,
+    control,
+    seed,
+    scenarioCount: spec.scenarios.count ?? 10,
+    scenarioIds: [],
+    decisionsPerScenario: spec.decisionsPerScenario,
+    reportsPerScenario: spec.reportsPerScenario,
+    mode: 'constrained',
+    prompts: { ...PAPER_PROMPTS },
+  };
+}
+
+function samePrompts(a: PromptTemplates, b: PromptTemplates): boolean {
+  return a.system === b.system && a.decision === b.decision && a.introspection === b.introspection;
+}
+
+/** Whether the form still has its preset's sizes and prompts. */
+export function isPresetUnchanged(form: SpecForm): boolean {
+  const base = presetSpec(form.preset, { model: modelRef(form.model) });
+  return (
+    form.scenarioIds.length === 0 &&
+    form.scenarioCount === base.scenarios.count &&
+    form.decisionsPerScenario === base.decisionsPerScenario &&
+    form.reportsPerScenario === base.reportsPerScenario &&
+    samePrompts(form.prompts, PAPER_PROMPTS)
+  );
+}
+
+/** The spec the form stands for (not yet validated). */
+export function specFromForm(form: SpecForm): ExperimentSpec {
+  const spec = presetSpec(form.preset, {
+    model: modelRef(form.model),
+    control: form.control && form.control.id.trim() ? modelRef(form.control) : undefined,
+    seed: form.seed,
+    mode: form.mode,
+  });
+  spec.name = form.name.trim() || spec.name;
+  spec.decisionsPerScenario = form.decisionsPerScenario;
+  spec.reportsPerScenario = form.reportsPerScenario;
+  spec.scenarios = form.scenarioIds.length
+    ? { source: 'builtin', ids: [...form.scenarioIds] }
+    : { source: 'builtin', count: form.scenarioCount };
+  if (!samePrompts(form.prompts, PAPER_PROMPTS)) spec.prompts = { ...form.prompts };
+  return spec;
+}
+
+function choiceFrom(ref: ModelRef | undefined): ModelChoice | null {
+  if (!ref) return null;
+  const device = ref.device ?? 'auto';
+  return { id: ref.id, ...(ref.label ? { label: ref.label } : {}), device, dtype: ref.dtype ?? 'auto' };
+}
+
+/**
+ * A form from a loaded spec. Only specs this form can express load (built-in
+ * scenarios, the preset condition layout); others are refused with the reason.
+ */
+export function formFromSpec(spec: ExperimentSpec): SpecForm {
+  const problems: string[] = [];
+  if (spec.scenarios.source !== 'builtin') problems.push('This lab\'s form only edits specs on the built-in scenarios ("source": "builtin").');
+  const self = spec.models.find((m) => m.key === 'self') ?? spec.models[0];
+  const control = spec.models.find((m) => m.key === 'control');
+  const report = spec.conditions.find((c) => c.kind === 'reports');
+  if (problems.length) throw new SpecError(problems);
+  const preset: PresetName = spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
+  return {
+    preset,
+    name: spec.name,
+    model: choiceFrom(self)!,
+    control: choiceFrom(control),
+    seed: spec.seed,
+    scenarioCount: spec.scenarios.count ?? spec.scenarios.ids?.length ?? 10,
+    scenarioIds: spec.scenarios.ids ? [...spec.scenarios.ids] : [],
+    decisionsPerScenario: spec.decisionsPerScenario,
+    reportsPerScenario: spec.reportsPerScenario,
+    mode: report && report.kind === 'reports' ? report.mode : 'constrained',
+    prompts: spec.prompts ? { ...spec.prompts } : { ...PAPER_PROMPTS },
+  };
+}
+
+export interface FormCheck {
+  spec: ExperimentSpec | null;
+  problems: string[];
+}
+
+/** Validate the form's spec; problems are in words a person can act on. */
+export function checkForm(form: SpecForm, availableScenarios: number): FormCheck {
+  const problems: string[] = [];
+  if (!form.model.id.trim()) problems.push('Choose a model to study (Models tab).');
+  if (form.control && form.control.id.trim() && form.control.id.trim() === form.model.id.trim())
+    problems.push('The control model must be a different model from the one studied.');
+  if (!form.scenarioIds.length && (form.scenarioCount < 1 || form.scenarioCount > availableScenarios))
+    problems.push(`Scenario count must be between 1 and ${availableScenarios}.`);
+  if (form.decisionsPerScenario < 2) problems.push('At least 2 decision trials per scenario are needed to fit weights.');
+  if (form.reportsPerScenario < 0) problems.push('Self-reports per scenario cannot be negative.');
+  problems.push(...checkTemplates(form.prompts));
+  const spec = specFromForm(form);
+  try {
+    validateSpec(spec);
+  } catch (e) {
+    if (e instanceof SpecError) problems.push(...e.problems.filter((p) => !problems.some((q) => q.includes(p))));
+    else problems.push(String(e));
+  }
+  return { spec: problems.length ? null : spec, problems: [...new Set(problems)] };
+}
+
+/** Total trials of a spec: what the run will do. */
+export function trialCount(spec: ExperimentSpec, scenarios: number): number {
+  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? spec.decisionsPerScenario : spec.reportsPerScenario), 0);
+}

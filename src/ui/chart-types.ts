@@ -1,0 +1,15 @@
+/** Data shapes the charts take. */
+export interface Series {
+  key: string;
+  label: string;
+  color: string;
+  points: Array<{ x: number; y: number; title: string }>;
+}
+
+export interface Bar {
+  key: string;
+  label: string;
+  r: number;
+  ci: [number, number];
+  color: string;
+}

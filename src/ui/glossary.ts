@@ -1,0 +1,37 @@
+/** Short explanations of the terms the Results view uses, for students. */
+export const GLOSSARY = {
+  target: {
+    title: 'target weights',
+    text: 'Weights drawn at random for each scenario. In the paper, fine-tuning taught the model to choose by them. An untouched model has never seen them, so its choices should not follow them (expect r near 0).',
+  },
+  learned: {
+    title: 'learned weights',
+    text: "How much each attribute actually drives the model's choices: a logistic regression fitted to its A/B decisions, scaled so the largest is ±100.",
+  },
+  native: {
+    title: 'native weights',
+    text: "Learned weights of a model that was not fine-tuned: the preferences it already had. This lab's runs on untouched models measure native weights.",
+  },
+  reported: {
+    title: 'reported weights',
+    text: 'What the model says its weights are when asked (−100 to 100 per attribute), averaged over its self-reports and scaled so the largest is ±100.',
+  },
+  r: {
+    title: 'r',
+    text: 'Pearson correlation over all (scenario, attribute) points: 1 means the reports line up perfectly with the weights, 0 means no relation, negative means opposite.',
+  },
+  ci: {
+    title: '95 % interval',
+    text: 'The range r would likely fall in if the experiment were repeated with other scenarios: computed by resampling whole scenarios 2000 times (bootstrap). Wide intervals mean: too few scenarios to be sure.',
+  },
+  privileged: {
+    title: 'privileged access',
+    text: "If a model describes its own weights better than another model can (given the same questions), it knows something about itself that an outsider does not: privileged access. If the other model does as well, the reports could come from common sense instead of introspection.",
+  },
+  invalid: {
+    title: 'invalid reports',
+    text: 'Free-text replies that do not hold a usable JSON object with a number for each attribute. They are counted but not used; constrained mode makes them impossible.',
+  },
+} as const;
+
+export type TermKey = keyof typeof GLOSSARY;

@@ -1,0 +1,161 @@
+/**
+ * Models: the catalog plus the user's own (hub ids, served folders), the
+ * browser's model cache, and downloading (= loading once in a worker, which
+ * fills the cache) with progress, speed, time left and cancel.
+ */
+import type { EngineCapabilities, LoadProgress } from '../../lib/engine/types';
+import { EngineError } from '../../lib/engine/types';
+import { catalogModels, type LabModel } from '../../app/catalog';
+import { WorkerEngineProvider } from '../../app/engine-provider';
+import { shortModelName } from '../../app/format';
+import { checkModelId, modelSource, probeLocalModel } from '../../app/local-models';
+import { deleteCachedModel, listCachedModels, type CachedModel } from '../../app/model-cache';
+import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
+import { readList, writeJson } from '../../app/settings';
+import { settings } from './settings.svelte';
+
+const CUSTOM_KEY = 'lab.customModels';
+
+export interface DownloadJob extends LoadSnapshot {
+  modelId: string;
+  dtype: string;
+  state: 'loading' | 'done' | 'cancelled' | 'failed';
+  caps: EngineCapabilities | null;
+  error: string | null;
+}
+
+function loadCatalog(): { models: LabModel[]; error: string | null } {
+  try {
+    return { models: catalogModels(), error: null };
+  } catch (e) {
+    return { models: [], error: `The model catalog could not be read: ${(e as Error).message}` };
+  }
+}
+
+class ModelsStore {
+  private readonly loaded = loadCatalog();
+  readonly catalog: LabModel[] = this.loaded.models;
+  readonly catalogError: string | null = this.loaded.error;
+  custom = $state<LabModel[]>(readList<LabModel>(CUSTOM_KEY).map((m) => ({ ...m, sizeMB: m.sizeMB ?? {}, memoryMB: m.memoryMB ?? {} })));
+  all = $derived<LabModel[]>([...this.custom, ...this.catalog]);
+
+  cached = $state<CachedModel[]>([]);
+  cacheBusy = $state(false);
+  cacheError = $state<string | null>(null);
+
+  customError = $state<string | null>(null);
+  customBusy = $state(false);
+
+  job = $state<DownloadJob | null>(null);
+  private jobProvider: WorkerEngineProvider | null = null;
+  private jobAbort: AbortController | null = null;
+
+  find(id: string): LabModel | undefined {
+    return this.all.find((m) => m.id === id);
+  }
+
+  dtypesOf = (id: string): string[] | undefined => {
+    const m = this.find(id);
+    return m?.dtypes.length ? m.dtypes : undefined;
+  };
+
+  /** Add a model by hub id or served folder; a folder is checked (config, ONNX builds) first. */
+  async addCustom(rawId: string): Promise<LabModel | null> {
+    this.customError = checkModelId(rawId, settings.localModels);
+    if (this.customError) return null;
+    const src = modelSource(rawId, settings.localModels);
+    if (this.find(src.id)) return this.find(src.id)!;
+    this.customBusy = true;
+    try {
+      let model: LabModel;
+      if (src.kind === 'local') {
+        const probe = await probeLocalModel(src);
+        if (!probe.ok) {
+          this.customError = probe.error ?? 'That folder does not hold a model.';
+          return null;
+        }
+        model = { id: src.id, label: src.name, family: probe.modelType, dtypes: probe.dtypes, sizeMB: probe.sizeMB ?? {}, memoryMB: {}, custom: true, local: true };
+      } else {
+        model = { id: src.id, label: shortModelName(src.id), dtypes: [], sizeMB: {}, memoryMB: {}, custom: true, local: false };
+      }
+      this.custom = [model, ...this.custom];
+      writeJson(CUSTOM_KEY, this.custom);
+      return model;
+    } finally {
+      this.customBusy = false;
+    }
+  }
+
+  removeCustom(id: string): void {
+    this.custom = this.custom.filter((m) => m.id !== id);
+    writeJson(CUSTOM_KEY, this.custom);
+  }
+
+  async refreshCache(): Promise<void> {
+    this.cacheBusy = true;
+    this.cacheError = null;
+    try {
+      this.cached = await listCachedModels();
+    } catch (e) {
+      this.cacheError = `The model cache could not be read: ${(e as Error).message}`;
+    } finally {
+      this.cacheBusy = false;
+    }
+  }
+
+  async deleteCached(id: string): Promise<void> {
+    try {
+      await deleteCachedModel(id);
+    } catch (e) {
+      this.cacheError = `Could not delete ${id}: ${(e as Error).message}`;
+    }
+    await this.refreshCache();
+  }
+
+  /** Download a model by loading it once in a worker (that fills the browser cache), then stop the worker. */
+  async download(modelId: string, dtype = 'auto'): Promise<void> {
+    if (this.job?.state === 'loading') return;
+    const provider = new WorkerEngineProvider({ localModels: settings.localModels, dtypesOf: this.dtypesOf });
+    const abort = new AbortController();
+    provider.signal = abort.signal;
+    this.jobProvider = provider;
+    this.jobAbort = abort;
+    const job: DownloadJob = { modelId, dtype, state: 'loading', phase: null, file: null, loaded: 0, total: 0, bytesPerSec: 0, etaSec: null, text: 'Starting a worker…', caps: null, error: null };
+    this.job = job;
+    const agg = new LoadAggregator();
+    let last = 0;
+    const onProgress = (p: LoadProgress) => {
+      if (!this.job || this.job.modelId !== modelId || this.job.state !== 'loading') return;
+      const now = performance.now();
+      const snap = agg.push(p, now);
+      if (now - last < 100 && p.phase === 'download' && snap.loaded < snap.total) return;
+      last = now;
+      Object.assign(this.job, snap);
+    };
+    try {
+      const { caps } = await provider.acquire({ key: 'download', id: modelId, device: 'auto', ...(dtype !== 'auto' ? { dtype } : {}) }, onProgress);
+      if (this.job?.modelId === modelId) Object.assign(this.job, { state: 'done', caps, phase: 'ready', etaSec: 0, text: `Ready: runs on ${caps.device} (${caps.dtype}).` });
+    } catch (e) {
+      const err = EngineError.from(e);
+      if (this.job?.modelId === modelId)
+        Object.assign(this.job, err.code === 'cancelled' ? { state: 'cancelled', text: 'Cancelled. Files already downloaded stay in the cache.' } : { state: 'failed', error: err.message.replace(/^\[\w+\]\s*/, '') });
+    } finally {
+      provider.terminate();
+      this.jobProvider = null;
+      this.jobAbort = null;
+      void this.refreshCache();
+    }
+  }
+
+  /** Stop a download now: the worker is terminated. */
+  cancelDownload(): void {
+    this.jobAbort?.abort('cancel');
+    this.jobProvider?.terminate();
+  }
+
+  dismissJob(): void {
+    if (this.job?.state !== 'loading') this.job = null;
+  }
+}
+
+export const models = new ModelsStore();

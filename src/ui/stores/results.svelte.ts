@@ -1,0 +1,57 @@
+/** What the Results view is showing: the comparison axis, the drilled-down scenario. */
+import { library } from './library.svelte';
+import { scatterPoints, scenarioTrials, type ReportConditionAnalysis } from '../../app/run-analysis';
+import type { Bar, Series } from '../chart-types';
+import { shortModelName } from '../../app/format';
+
+export const COLORS = { self: 'var(--self)', control: 'var(--control)', target: 'var(--target)' };
+
+export function conditionLabel(r: ReportConditionAnalysis): string {
+  return `${r.isSelf ? 'Self-report' : 'Control'}: ${shortModelName(r.reporterId)}`;
+}
+
+class ResultsStore {
+  against = $state<'learned' | 'target'>('learned');
+  scenario = $state<string | null>(null);
+  trialFilter = $state<string>('');
+
+  series = $derived.by<Series[]>(() => {
+    const a = library.analysis;
+    if (!a) return [];
+    return a.reports.map((r) => ({
+      key: r.key,
+      label: conditionLabel(r),
+      color: r.isSelf ? COLORS.self : COLORS.control,
+      points: scatterPoints(a, r.key, this.against).map((p) => ({
+        x: p.x,
+        y: p.y,
+        title: `${p.scenario} · ${p.attribute}: ${this.against} ${p.x.toFixed(0)}, reported ${p.y.toFixed(0)}`,
+      })),
+    }));
+  });
+
+  bars = $derived.by<Bar[]>(() => {
+    const a = library.analysis;
+    if (!a) return [];
+    const out: Bar[] = a.reports.map((r) => {
+      const c = this.against === 'learned' ? r.vsLearned : r.vsTarget;
+      return { key: r.key, label: conditionLabel(r), r: c?.r ?? NaN, ci: c?.ci ?? [NaN, NaN], color: r.isSelf ? COLORS.self : COLORS.control };
+    });
+    for (const d of a.decisions)
+      if (d.vsTarget) out.push({ key: `${d.key}-target`, label: 'Learned vs target', r: d.vsTarget.r, ci: d.vsTarget.ci, color: COLORS.target });
+    return out;
+  });
+
+  trials = $derived.by(() => {
+    const rec = library.record;
+    if (!rec || !this.scenario) return [];
+    return scenarioTrials(rec, this.scenario, this.trialFilter || undefined);
+  });
+
+  open(id: string | null): void {
+    this.scenario = id;
+    this.trialFilter = '';
+  }
+}
+
+export const results = new ResultsStore();
