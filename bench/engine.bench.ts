@@ -24,8 +24,21 @@ async function timed(f: () => Promise<unknown>): Promise<number> {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * Without a folder argument: the tiny fixture (a ~5 ms forward pass, where the
+ * engine's fixed per-trial cost, mostly tokenising in JS, shows most) and a
+ * wider fixture with random weights whose forward pass costs what a small real
+ * model's does on a CPU.
+ */
 async function main() {
-  const dir = process.argv[2] ? resolve(process.argv[2]) : (await writeFixtureModel(join(await mkdtemp(join(tmpdir(), 'bench-')), 'fixture'))).dir;
+  if (process.argv[2]) return benchModel(resolve(process.argv[2]));
+  const tmp = await mkdtemp(join(tmpdir(), 'bench-'));
+  await benchModel((await writeFixtureModel(join(tmp, 'tiny'))).dir);
+  const wide = { hiddenSize: 512, intermediateSize: 1536, numLayers: 8, numHeads: 8, numKvHeads: 2, headDim: 64 };
+  await benchModel((await writeFixtureModel(join(tmp, 'wide'), wide)).dir);
+}
+
+async function benchModel(dir: string) {
   const { scenarios, options } = conformanceInputs({ scenarios: 4, trials: 12 });
   const prompts = scenarios.flatMap((s, i) => options[i].map(({ a, b }) => decisionMessages(s, a, b)));
   const n = prompts.length;
