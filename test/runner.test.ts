@@ -91,6 +91,7 @@ describe('runner', () => {
     };
     const failed = await runExperiment({ meta, store, provider });
     expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/^Could not store the trial result \(The quota has been exceeded\.\)/);
     expect(ids(store)).toHaveLength(4);
     store.saveResult = orig;
     await runExperiment({ meta: failed, store, provider });

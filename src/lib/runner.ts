@@ -9,7 +9,7 @@ import { EngineError } from './engine/types';
 import type { PlannedScenario, Trial } from './plan';
 import { decisionMessages, introspectionMessages, PAPER_PROMPTS, type ChatMessage } from './prompts';
 import type { RunMeta, RunStore, TrialResult } from './runs';
-import { indexResults } from './runs';
+import { indexResults, StorageError } from './runs';
 import type { ModelRef } from './spec';
 import { conditionModel } from './spec';
 
@@ -153,7 +153,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
           const next = trials[i + 1];
           if (next && engine.prepare) await engine.prepare(trialMessages(next, scenarios.get(next.scenarioId)!, meta));
           const result = await runTrial(engine, trial, messages, planned, clock);
-          await store.saveResult(meta.id, result);
+          await store.saveResult(meta.id, result).catch((e: unknown) => {
+            throw new StorageError(e);
+          });
           doneCount++;
           ranHere++;
           byCondition[trial.condition].done++;
@@ -165,6 +167,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
       }
     }
   } catch (e) {
+    if (e instanceof StorageError) {
+      // The store may be unable to take the status either; the run then still reads as unfinished and resumable.
+      await save({ status: 'failed', error: e.message }).catch(() => undefined);
+      progress('finished');
+      return { ...meta, status: 'failed', error: e.message };
+    }
     const err = EngineError.from(e);
     if (err.code === 'cancelled' && signal?.aborted) return finishAborted();
     await save({ status: 'failed', error: err.message });
