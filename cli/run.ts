@@ -7,12 +7,11 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildPlan } from '../src/lib/plan';
+import { buildPlan, resolveScenarios } from '../src/lib/plan';
 import { presetSpec, PRESETS, type PresetName } from '../src/lib/presets';
 import { runExperiment, type EngineProvider, type RunProgress } from '../src/lib/runner';
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/runs';
 import { runToPaperCsv } from '../src/lib/run-export';
-import { builtinScenarioSet, parseScenarioSet } from '../src/lib/scenarios';
 import { parseSpec, type ExperimentSpec } from '../src/lib/spec';
 import type { Engine } from '../src/lib/engine/types';
 import { TransformersEngine } from '../workers/transformers-engine';
@@ -57,12 +56,6 @@ async function specFrom(values: Record<string, string | boolean | undefined>, po
     decisionsPerScenario: count('decisions') ?? spec.decisionsPerScenario,
     reportsPerScenario: count('reports') ?? spec.reportsPerScenario,
   };
-}
-
-function scenariosFor(spec: ExperimentSpec) {
-  const s = spec.scenarios;
-  if (s.source === 'inline') return parseScenarioSet(JSON.stringify(s.set)).scenarios;
-  return builtinScenarioSet(s.roleSeed ?? spec.seed).scenarios;
 }
 
 /** One in-process engine per model key; loading one unloads the previous to bound memory. */
@@ -139,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Resuming ${meta.id}: ${results.length}/${meta.plan.trials.length} trials already done.\n`);
   } else {
     const spec = await specFrom(values, positionals);
-    const plan = buildPlan(spec, scenariosFor(spec));
+    const plan = buildPlan(spec, resolveScenarios(spec));
     const now = new Date();
     meta = { format: RUN_FORMAT, version: RUN_VERSION, id: newRunId(now, spec.seed), createdAt: now.toISOString(), updatedAt: now.toISOString(), status: 'running', spec, plan, engines: {} };
   }

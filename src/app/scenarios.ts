@@ -1,17 +1,7 @@
-/**
- * The scenarios a spec refers to, resolved: the built-in set (roles paired by
- * `roleSeed`, else the spec's seed, as the browser plan test does) or the
- * spec's inline set. Pure.
- */
 import { builtinScenarioSet } from '../lib/scenarios';
 import type { Scenario } from '../lib/scenarios/types';
-import type { ExperimentSpec } from '../lib/spec';
 
-export function resolveScenarios(spec: ExperimentSpec): Scenario[] {
-  const sc = spec.scenarios;
-  if (sc.source === 'inline') return sc.set.scenarios;
-  return builtinScenarioSet(sc.roleSeed ?? spec.seed).scenarios;
-}
+export { resolveScenarios } from '../lib/plan';
 
 let cache: { seed: string; scenarios: Scenario[] } | null = null;
 

@@ -10,6 +10,7 @@ import { rngFor } from './rng';
 import { sampleOption, sampleTargetWeights } from './sampling';
 import type { OptionValues, Scenario, Weights } from './scenarios/types';
 import type { ExperimentSpec, ReportMode } from './spec';
+import { builtinScenarioSet, validateScenarioSet } from './scenarios';
 
 export const PLAN_FORMAT = 'introspection-lab/plan';
 export const PLAN_VERSION = 1;
@@ -54,6 +55,16 @@ export interface TrialPlan {
 
 export class PlanError extends Error {
   override name = 'PlanError';
+}
+
+/**
+ * The scenario set a spec refers to: the built-in set (agent roles paired by
+ * `roleSeed`, else the spec's seed) or the spec's inline set, validated.
+ */
+export function resolveScenarios(spec: ExperimentSpec): Scenario[] {
+  const sc = spec.scenarios;
+  if (sc.source === 'inline') return validateScenarioSet(sc.set).scenarios;
+  return builtinScenarioSet(sc.roleSeed ?? spec.seed).scenarios;
 }
 
 /** Pick the spec's scenarios from a resolved set, in the spec's order. */
