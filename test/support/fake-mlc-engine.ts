@@ -45,6 +45,7 @@ import type {
 import type * as XG from '@mlc-ai/web-xgrammar';
 import type { MLCEngineLike, WebLLMLib } from '../../workers/webllm-engine';
 import type { ChatMessage } from '../../src/lib/prompts';
+import { mulberry32 } from '../fixture/weights';
 
 const require = createRequire(import.meta.url);
 
@@ -362,15 +363,6 @@ function fnv(seed: number, ids: ArrayLike<number>): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
-}
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface FakeModelOptions {
