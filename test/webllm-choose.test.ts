@@ -86,7 +86,8 @@ describe('fallbackAfterLoadFailure', () => {
       expect(f.engine).toBe('transformers');
       expect(f.code).toBe(code);
       expect(f.reason).toMatch(words);
-      expect(f.reason).toMatch(/continuing with transformers\.js\.$/);
+      expect(f.reason).toMatch(/^WebLLM could not load the model \(.*\): running on transformers\.js instead\.$/);
     }
+    expect(fallbackAfterLoadFailure(new EngineError('network'), 'Qwen2.5 0.5B').reason).toMatch(/^WebLLM could not load Qwen2\.5 0\.5B \(/);
   });
 });

@@ -60,7 +60,7 @@ export interface RunRecord extends RunMeta {
 /** Storing a result failed (storage full, database closed): not the engine's fault, and nothing stored is lost. */
 export class StorageError extends Error {
   override name = 'StorageError';
-  constructor(readonly cause: unknown) {
+  constructor(override readonly cause: unknown) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     super(`Could not store the trial result (${detail}). Finished trials are kept: free some space, then resume.`);
   }

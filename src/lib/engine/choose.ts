@@ -91,8 +91,8 @@ const LOAD_FAILURE_WORDS: Partial<Record<EngineErrorCode, string>> = {
  * After WebLLM failed to load a model: continue with transformers.js, so the
  * run still completes, and say why in plain words.
  */
-export function fallbackAfterLoadFailure(error: unknown): { engine: 'transformers'; reason: string; code: EngineErrorCode } {
+export function fallbackAfterLoadFailure(error: unknown, modelName = 'the model'): { engine: 'transformers'; reason: string; code: EngineErrorCode } {
   const code = EngineError.from(error).code;
   const why = LOAD_FAILURE_WORDS[code] ?? 'it failed unexpectedly';
-  return { engine: 'transformers', reason: `WebLLM could not load the model (${why}); continuing with transformers.js.`, code };
+  return { engine: 'transformers', reason: `WebLLM could not load ${modelName} (${why}): running on transformers.js instead.`, code };
 }

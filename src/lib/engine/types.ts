@@ -45,6 +45,20 @@ export interface EngineCapabilities {
   adapter: string | null;
   /** True when decision probabilities come from top-k logprobs rather than full logits. */
   approximateChoice?: boolean;
+  /** How this engine was chosen for the model, when the app chose it (recorded with the run). */
+  choice?: EngineChoiceRecord;
+}
+
+export interface EngineChoiceRecord {
+  requested: 'auto' | EngineName;
+  /** The engine chosen before loading, and why, in plain words. */
+  planned: EngineName;
+  reason: string;
+  userChoiceHonored: boolean;
+  /** The WebLLM build that was tried, when WebLLM was chosen. */
+  webllmModel?: string;
+  /** Set when WebLLM failed to load and transformers.js ran instead. */
+  fallback?: { reason: string; code: EngineErrorCode; detail: string };
 }
 
 export interface ChoiceScore {
@@ -143,7 +157,7 @@ export class EngineError extends Error {
 export function classify(message: string): EngineErrorCode {
   const m = message.toLowerCase();
   if (/device (was )?lost|devicelost|gpudevicelost/.test(m)) return 'device_lost';
-  if (/out of memory|oom|failed to allocate|allocation failed|bad_alloc|memory access out of bounds/.test(m)) return 'out_of_memory';
+  if (/out of memory|\boom\b|failed to allocate|allocation failed|bad_alloc|memory access out of bounds/.test(m)) return 'out_of_memory';
   if (/webgpu.*(not (available|supported)|no adapter)|navigator\.gpu|requestadapter/.test(m)) return 'webgpu_unavailable';
   if (/not found|404|could not locate|no such file|enoent|unauthorized|401|file missing|invalid model id/.test(m)) return 'model_not_found';
   if (/\bcancel|aborterror|operation was aborted/.test(m)) return 'cancelled';
