@@ -29,7 +29,7 @@ describe('spec form', () => {
     const form = formFromPreset('classroom', model);
     expect(isPresetUnchanged(form)).toBe(true);
     const spec = specFromForm(form);
-    const preset = presetSpec('classroom', { model: { id: model.id, engine: 'transformers', device: 'auto' }, seed: 'introspection-lab', mode: 'constrained' });
+    const preset = presetSpec('classroom', { model: { id: model.id, engine: 'auto', device: 'auto' }, seed: 'introspection-lab', mode: 'constrained' });
     expect(spec).toEqual(preset);
     expect(checkForm(form, 146)).toEqual({ spec, problems: [] });
     expect(trialCount(spec, 10)).toBe(10 * 30 + 10 * 5);
@@ -47,8 +47,8 @@ describe('spec form', () => {
     const spec = validateSpec(specFromForm(form));
     expect(spec.scenarios).toEqual({ source: 'builtin', ids: ['a', 'b'] });
     expect(spec.models).toEqual([
-      { key: 'self', id: model.id, engine: 'transformers', device: 'webgpu', dtype: 'q4f16' },
-      { key: 'control', id: 'HuggingFaceTB/SmolLM2-360M-Instruct', engine: 'transformers', device: 'auto', dtype: 'q4' },
+      { key: 'self', id: model.id, engine: 'auto', device: 'webgpu', dtype: 'q4f16' },
+      { key: 'control', id: 'HuggingFaceTB/SmolLM2-360M-Instruct', engine: 'auto', device: 'auto', dtype: 'q4' },
     ]);
     expect(spec.conditions.map((c) => c.key)).toEqual(['decide', 'self-report', 'control-report']);
     expect(spec.conditions.every((c) => c.kind !== 'reports' || c.mode === 'free')).toBe(true);

@@ -1,22 +1,40 @@
 /**
  * The runner's EngineProvider in the browser: one WorkerEngine (a comlink
- * worker running transformers.js) per model, one at a time: acquiring another
- * model terminates the previous worker, which frees its memory and GPU device.
+ * worker running transformers.js or WebLLM) per model, one at a time:
+ * acquiring another model terminates the previous worker, which frees its
+ * memory and GPU device.
+ *
+ * The engine follows the model's `engine` ('auto' when absent) through
+ * planEngine (./engine-choice): WebLLM when it has a build of the model and
+ * the browser has WebGPU, transformers.js otherwise. When WebLLM fails to load
+ * (no network for its files, no compiled library, a lost device…) its worker
+ * is stopped and the same model loads with transformers.js, so the run still
+ * completes; the reason is reported (onEngine) and kept with the run in the
+ * returned capabilities (`choice`).
  */
-import { EngineError, type Engine, type EngineCapabilities, type LoadProgress } from '../lib/engine/types';
+import { EngineError, type Engine, type LoadProgress } from '../lib/engine/types';
 import type { EngineProvider } from '../lib/runner';
 import type { ModelRef } from '../lib/spec';
 import { WorkerEngine } from '../../workers/client';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
+import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo } from './engine-choice';
+
+export type { EngineEvent } from './engine-choice';
 
 export interface ProviderOptions {
-  /** The ?localModels= folder, for bare local names. */
+  /** The ?localModels= folder: bare local names, and catalog models are looked for there first. */
   localModels?: string | null;
   /** Model builds known to exist for a model id (catalog or folder probe): lets "auto" pick one that exists. */
   dtypesOf?: (id: string) => readonly string[] | undefined;
+  /** What the lab knows of a model (label, family, served folder); the catalog by default. */
+  modelInfo?: (id: string) => EngineModelInfo;
+  /** Engine choice, fallback and load, as they happen. */
+  onEngine?: (e: EngineEvent) => void;
   /** For tests: how to make an engine. */
   create?: typeof WorkerEngine.create;
+  /** For tests: the device probe. */
+  probe?: () => Promise<DeviceReport>;
 }
 
 /** The device and dtype a model will load with, resolving "auto" against what exists. */
@@ -26,29 +44,32 @@ export function resolveLoad(model: ModelRef, report: DeviceReport, available?: r
   return { device, dtype };
 }
 
-/** Engine options for a model: served folders load locally, never from the hub. */
+/**
+ * transformers.js options for a model: served folders load locally, never
+ * from the hub; with a ?localModels= folder, hub ids (catalog models) are
+ * looked for under it first (`<folder>/<owner>/<name>/`), then on the hub.
+ */
 export function workerOptionsFor(id: string, localModels?: string | null) {
   const src = modelSource(id, localModels);
-  return src.kind === 'local'
-    ? { model: src.name, transformers: { localModelPath: src.localModelPath, allowRemoteModels: false } }
-    : { model: src.id, transformers: { allowRemoteModels: true } };
+  if (src.kind === 'local') return { model: src.name, transformers: { localModelPath: src.localModelPath, allowRemoteModels: false } };
+  const base = localModels ? (localModels.endsWith('/') ? localModels : `${localModels}/`) : null;
+  return { model: src.id, transformers: { ...(base ? { localModelPath: base } : {}), allowRemoteModels: true } };
 }
 
 export class WorkerEngineProvider implements EngineProvider {
-  private current: { key: string; id: string; engine: WorkerEngine; caps: EngineCapabilities } | null = null;
+  private current: { key: string; id: string; engineChoice: string; engine: WorkerEngine; caps: ChosenCapabilities } | null = null;
   private report: DeviceReport | null = null;
   /** Aborting this while a model loads stops the worker (a load cannot be cancelled otherwise). */
   signal: AbortSignal | null = null;
 
   constructor(private readonly o: ProviderOptions = {}) {}
 
-  async acquire(model: ModelRef, onProgress?: (p: LoadProgress) => void): Promise<{ engine: Engine; caps: EngineCapabilities }> {
-    if (this.current && this.current.key === model.key && this.current.id === model.id) return this.current;
-    this.terminate();
-    this.report ??= await probeDevice();
-    const { device, dtype } = resolveLoad(model, this.report, this.o.dtypesOf?.(model.id));
-    const opts = workerOptionsFor(model.id, this.o.localModels);
-    const engine = await (this.o.create ?? WorkerEngine.create.bind(WorkerEngine))('transformers', { transformers: opts.transformers });
+  private make(kind: 'transformers' | 'webllm', options: Parameters<typeof WorkerEngine.create>[1]) {
+    return (this.o.create ?? WorkerEngine.create.bind(WorkerEngine))(kind, options);
+  }
+
+  /** Load, or reject as soon as the signal aborts (the caller then stops the worker). */
+  private async loadIn(load: () => Promise<ChosenCapabilities>): Promise<ChosenCapabilities> {
     const signal = this.signal;
     let onAbort = () => {};
     const aborted = new Promise<never>((_, reject) => {
@@ -58,16 +79,59 @@ export class WorkerEngineProvider implements EngineProvider {
     });
     aborted.catch(() => undefined);
     try {
-      const load = engine.load({ model: opts.model, device: device === 'cpu' ? 'wasm' : device, dtype, adapter: model.adapter }, onProgress);
-      const caps = await Promise.race([load, aborted]);
-      this.current = { key: model.key, id: model.id, engine, caps: { ...caps, model: model.id } };
-      return this.current;
-    } catch (e) {
-      engine.terminate();
-      throw e;
+      return await Promise.race([load(), aborted]);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  async acquire(model: ModelRef, onProgress?: (p: LoadProgress) => void): Promise<{ engine: Engine; caps: ChosenCapabilities }> {
+    const engineChoice = model.engine ?? 'auto';
+    if (this.current && this.current.key === model.key && this.current.id === model.id && this.current.engineChoice === engineChoice) return this.current;
+    this.terminate();
+    this.report ??= await (this.o.probe ?? probeDevice)();
+    const report = this.report;
+    const info = this.o.modelInfo?.(model.id) ?? engineModelInfo(model.id, this.o.localModels, { label: model.label });
+    const name = info.label ?? model.label ?? model.id;
+    const plan = planEngine(info, engineChoice, report, model.device);
+    const base = { key: model.key, modelId: model.id, name };
+    this.o.onEngine?.({ kind: 'planned', ...base, plan });
+    const choice: EngineChoiceRecord = choiceRecord(plan);
+
+    if (plan.engine === 'webllm' && plan.webllmModel) {
+      const webllmModel = plan.webllmModel;
+      let engine: WorkerEngine | null = null;
+      try {
+        engine = await this.make('webllm', {});
+        const loaded = engine;
+        const caps = await this.loadIn(() => loaded.load({ model: webllmModel, device: 'webgpu' }, onProgress));
+        return this.keep(model, engineChoice, loaded, name, { ...caps, model: model.id, choice });
+      } catch (e) {
+        engine?.terminate();
+        // A stop asked for by the user is not a failure to fall back from.
+        if (this.signal?.aborted) throw EngineError.from(e);
+        choice.fallback = fallbackRecord(e, name);
+        this.o.onEngine?.({ kind: 'fallback', ...base, fallback: choice.fallback });
+        onProgress?.({ phase: 'init', text: 'WebLLM could not load the model: loading it with transformers.js instead' });
+      }
+    }
+
+    const { device, dtype } = resolveLoad(model, report, this.o.dtypesOf?.(model.id));
+    const opts = workerOptionsFor(model.id, this.o.localModels);
+    const engine = await this.make('transformers', { transformers: opts.transformers });
+    try {
+      const caps = await this.loadIn(() => engine.load({ model: opts.model, device: device === 'cpu' ? 'wasm' : device, dtype, adapter: model.adapter }, onProgress));
+      return this.keep(model, engineChoice, engine, name, { ...caps, model: model.id, choice });
+    } catch (e) {
+      engine.terminate();
+      throw e;
+    }
+  }
+
+  private keep(model: ModelRef, engineChoice: string, engine: WorkerEngine, name: string, caps: ChosenCapabilities) {
+    this.current = { key: model.key, id: model.id, engineChoice, engine, caps };
+    this.o.onEngine?.({ kind: 'loaded', key: model.key, modelId: model.id, name, caps });
+    return this.current;
   }
 
   /** Stop the worker now (also mid-call): frees memory and the GPU device. */

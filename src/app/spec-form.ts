@@ -6,7 +6,7 @@
  */
 import { presetSpec, type PresetName } from '../lib/presets';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
-import { SpecError, validateSpec, type DeviceChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
+import { SpecError, validateSpec, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
 
 export interface ModelChoice {
   id: string;
@@ -14,6 +14,8 @@ export interface ModelChoice {
   device: DeviceChoice;
   /** "auto" or a build name (q4, q4f16, fp32…). */
   dtype: string;
+  /** Which engine runs it: "auto" (absent) lets the lab choose (WebLLM where it has the model and WebGPU is there). */
+  engine?: EngineChoice;
 }
 
 export interface SpecForm {
@@ -44,7 +46,7 @@ function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
   return {
     id: m.id,
     ...(m.label ? { label: m.label } : {}),
-    engine: 'transformers',
+    engine: m.engine ?? 'auto',
     device: m.device,
     ...(m.dtype && m.dtype !== 'auto' ? { dtype: m.dtype } : {}),
   };
@@ -105,7 +107,7 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
 function choiceFrom(ref: ModelRef | undefined): ModelChoice | null {
   if (!ref) return null;
   const device = ref.device ?? 'auto';
-  return { id: ref.id, ...(ref.label ? { label: ref.label } : {}), device, dtype: ref.dtype ?? 'auto' };
+  return { id: ref.id, ...(ref.label ? { label: ref.label } : {}), device, dtype: ref.dtype ?? 'auto', engine: ref.engine ?? 'auto' };
 }
 
 /**

@@ -4,7 +4,7 @@
  * spec as JSON. The draft survives a reload (localStorage).
  */
 import type { PresetName } from '../../lib/presets';
-import { parseSpec, SpecError, type ExperimentSpec } from '../../lib/spec';
+import { parseSpec, SpecError, type EngineChoice, type ExperimentSpec } from '../../lib/spec';
 import { builtinScenarios } from '../../app/scenarios';
 import { checkForm, formFromPreset, formFromSpec, specFromForm, trialCount, type ModelChoice, type SpecForm } from '../../app/spec-form';
 import { readJson, readList, writeJson } from '../../app/settings';
@@ -21,7 +21,7 @@ export interface SavedSpec {
 
 function defaultModel(): ModelChoice {
   const m = models.all[0];
-  return { id: m?.id ?? '', label: m?.label, device: 'auto', dtype: 'auto' };
+  return { id: m?.id ?? '', label: m?.label, device: 'auto', dtype: 'auto', engine: m ? models.engineOf(m.id) : 'auto' };
 }
 
 class ExperimentStore {
@@ -57,6 +57,12 @@ class ExperimentStore {
 
   setControl(choice: ModelChoice | null): void {
     this.form.control = choice;
+  }
+
+  /** A model's engine choice changed (Models view): the form follows where it uses that model. */
+  setEngine(modelId: string, engine: EngineChoice): void {
+    if (this.form.model.id === modelId) this.form.model.engine = engine;
+    if (this.form.control?.id === modelId) this.form.control.engine = engine;
   }
 
   /** Load a spec from JSON text; on problems keep the form and list them. */

@@ -7,14 +7,16 @@ import type { EngineCapabilities, LoadProgress } from '../../lib/engine/types';
 import { EngineError } from '../../lib/engine/types';
 import { catalogModels, type LabModel } from '../../app/catalog';
 import { WorkerEngineProvider } from '../../app/engine-provider';
+import { cleanEngineChoices, engineModelInfo, engineSummary, type EngineModelInfo, type EngineUserChoice } from '../../app/engine-choice';
 import { shortModelName } from '../../app/format';
 import { checkModelId, modelSource, probeLocalModel } from '../../app/local-models';
 import { deleteCachedModel, listCachedModels, type CachedModel } from '../../app/model-cache';
 import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
-import { readList, writeJson } from '../../app/settings';
+import { readJson, readList, writeJson } from '../../app/settings';
 import { settings } from './settings.svelte';
 
 const CUSTOM_KEY = 'lab.customModels';
+const ENGINES_KEY = 'lab.engineChoices';
 
 export interface DownloadJob extends LoadSnapshot {
   modelId: string;
@@ -22,6 +24,8 @@ export interface DownloadJob extends LoadSnapshot {
   state: 'loading' | 'done' | 'cancelled' | 'failed';
   caps: EngineCapabilities | null;
   error: string | null;
+  /** Set when WebLLM could not load the model and transformers.js loaded it instead. */
+  fallback: string | null;
 }
 
 function loadCatalog(): { models: LabModel[]; error: string | null } {
@@ -46,6 +50,9 @@ class ModelsStore {
   customError = $state<string | null>(null);
   customBusy = $state(false);
 
+  /** The engine chosen per model id (absent = automatic), kept in this browser. */
+  engines = $state<Record<string, EngineUserChoice>>(cleanEngineChoices(readJson<unknown>(ENGINES_KEY, {})));
+
   job = $state<DownloadJob | null>(null);
   private jobProvider: WorkerEngineProvider | null = null;
   private jobAbort: AbortController | null = null;
@@ -58,6 +65,25 @@ class ModelsStore {
     const m = this.find(id);
     return m?.dtypes.length ? m.dtypes : undefined;
   };
+
+  /** What the engine choice needs of a model: catalog family and label, served folders. */
+  engineInfo = (id: string): EngineModelInfo => {
+    const m = this.find(id);
+    return engineModelInfo(id, settings.localModels, m ? { label: m.label, family: m.family, local: m.local } : undefined);
+  };
+
+  engineOf(id: string): EngineUserChoice {
+    return this.engines[id] ?? 'auto';
+  }
+
+  /** Choose the engine for a model (auto / transformers.js / WebLLM). */
+  setEngine(id: string, choice: EngineUserChoice): void {
+    const next = { ...this.engines };
+    if (choice === 'auto') delete next[id];
+    else next[id] = choice;
+    this.engines = next;
+    writeJson(ENGINES_KEY, next);
+  }
 
   /** Add a model by hub id or served folder; a folder is checked (config, ONNX builds) first. */
   async addCustom(rawId: string): Promise<LabModel | null> {
@@ -115,12 +141,19 @@ class ModelsStore {
   /** Download a model by loading it once in a worker (that fills the browser cache), then stop the worker. */
   async download(modelId: string, dtype = 'auto'): Promise<void> {
     if (this.job?.state === 'loading') return;
-    const provider = new WorkerEngineProvider({ localModels: settings.localModels, dtypesOf: this.dtypesOf });
+    const provider = new WorkerEngineProvider({
+      localModels: settings.localModels,
+      dtypesOf: this.dtypesOf,
+      modelInfo: this.engineInfo,
+      onEngine: (e) => {
+        if (e.kind === 'fallback' && this.job?.modelId === modelId) this.job.fallback = e.fallback.reason;
+      },
+    });
     const abort = new AbortController();
     provider.signal = abort.signal;
     this.jobProvider = provider;
     this.jobAbort = abort;
-    const job: DownloadJob = { modelId, dtype, state: 'loading', phase: null, file: null, loaded: 0, total: 0, bytesPerSec: 0, etaSec: null, text: 'Starting a worker…', caps: null, error: null };
+    const job: DownloadJob = { modelId, dtype, state: 'loading', phase: null, file: null, loaded: 0, total: 0, bytesPerSec: 0, etaSec: null, text: 'Starting a worker…', caps: null, error: null, fallback: null };
     this.job = job;
     const agg = new LoadAggregator();
     let last = 0;
@@ -133,8 +166,9 @@ class ModelsStore {
       Object.assign(this.job, snap);
     };
     try {
-      const { caps } = await provider.acquire({ key: 'download', id: modelId, device: 'auto', ...(dtype !== 'auto' ? { dtype } : {}) }, onProgress);
-      if (this.job?.modelId === modelId) Object.assign(this.job, { state: 'done', caps, phase: 'ready', etaSec: 0, text: `Ready: runs on ${caps.device} (${caps.dtype}).` });
+      const ref = { key: 'download', id: modelId, engine: this.engineOf(modelId), device: 'auto' as const, ...(dtype !== 'auto' ? { dtype } : {}) };
+      const { caps } = await provider.acquire(ref, onProgress);
+      if (this.job?.modelId === modelId) Object.assign(this.job, { state: 'done', caps, phase: 'ready', etaSec: 0, text: `Ready: runs with ${engineSummary(caps)}.` });
     } catch (e) {
       const err = EngineError.from(e);
       if (this.job?.modelId === modelId)

@@ -9,6 +9,7 @@ import { runExperiment, type RunProgress, type TrialEvent } from '../../lib/runn
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../../lib/runs';
 import type { ExperimentSpec } from '../../lib/spec';
 import { WorkerEngineProvider } from '../../app/engine-provider';
+import { applyEngineEvent, engineRows, type EngineLive, type EngineRow } from '../../app/engine-choice';
 import { describeRunError, isQuotaError, StorageFullError } from '../../app/idb-store';
 import { ConditionRates, type ConditionRow } from '../../app/progress';
 import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
@@ -34,6 +35,10 @@ class RunController {
   latest = $state<TrialEvent | null>(null);
   load = $state<LoadState | null>(null);
   error = $state<string | null>(null);
+  /** Each model's engine as this session chose and loaded it (choice, reason, fallback), by model key. */
+  engineLive = $state<Record<string, EngineLive>>({});
+  /** What the Run view shows per model: the engine in use and why (live, else as stored with the run). */
+  engineRows = $derived<EngineRow[]>(this.meta ? engineRows(this.meta.spec.models, this.meta.engines, this.engineLive) : []);
   /** Runs that stopped before finishing (offered for resume). */
   unfinished = $state<Array<{ meta: RunMeta; done: number }>>([]);
   busy = $derived(this.phase === 'starting' || this.phase === 'loading' || this.phase === 'running' || this.phase === 'pausing' || this.phase === 'cancelling');
@@ -137,7 +142,15 @@ class RunController {
     this.rows = [];
     const ctrl = new AbortController();
     this.ctrl = ctrl;
-    this.provider ??= new WorkerEngineProvider({ localModels: settings.localModels, dtypesOf: models.dtypesOf });
+    this.engineLive = {};
+    this.provider ??= new WorkerEngineProvider({
+      localModels: settings.localModels,
+      dtypesOf: models.dtypesOf,
+      modelInfo: models.engineInfo,
+      onEngine: (e) => {
+        this.engineLive = applyEngineEvent(this.engineLive, e);
+      },
+    });
     const provider = this.provider;
     provider.signal = ctrl.signal;
 
@@ -202,6 +215,7 @@ class RunController {
     this.latest = null;
     this.error = null;
     this.rows = [];
+    this.engineLive = {};
     this.provider?.terminate();
   }
 }
