@@ -59,6 +59,26 @@ export class WorkerEngine implements Engine {
   stats(): Promise<unknown> {
     return this.call(() => this.remote.stats());
   }
+  /**
+   * A worker with no engine yet, for calls that need none (WebLLM's cache):
+   * web-llm loads in the worker, not on the page. terminate() it when done.
+   */
+  static spawn(name = 'engine-cache'): WorkerEngine {
+    const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name });
+    return new WorkerEngine(worker, Comlink.wrap<EngineWorkerApi>(worker));
+  }
+  /** WebLLM's hasModelInCache for a catalog build, with our app config. */
+  webllmCached(modelId: string): Promise<boolean> {
+    return this.call(() => this.remote.webllmCached(modelId));
+  }
+  /** WebLLM's deleteModelAllInfoInCache for a catalog build, with our app config. */
+  webllmDelete(modelId: string): Promise<void> {
+    return this.call(() => this.remote.webllmDelete(modelId));
+  }
+  /** Our app config's records (model URL, model library) for listing WebLLM's cache. */
+  webllmRecords(): Promise<{ model_id: string; model: string; model_lib: string; model_manifest?: string }[]> {
+    return this.call(() => this.remote.webllmRecords());
+  }
   /** Stop the worker and free everything it held (also the GPU device). */
   terminate(): void {
     this.remote[Comlink.releaseProxy]();

@@ -39,6 +39,28 @@ const api = {
     if (settings.prefixReuse !== undefined) e.setPrefixReuse?.(settings.prefixReuse);
   },
   stats: () => (need() as Engine & { stats?: unknown }).stats ?? null,
+
+  /*
+   * WebLLM's browser cache, usable without init (web-llm is imported here on
+   * first use, never on the page). Our app config, default cache backend.
+   */
+  /** Whether WebLLM's hasModelInCache finds every weight shard of a catalog build. */
+  async webllmCached(modelId: string): Promise<boolean> {
+    const { webllmModelCached } = await import('./webllm-engine');
+    return webllmModelCached(modelId);
+  },
+  /** WebLLM's deleteModelAllInfoInCache for a catalog build (unloads it first when this worker runs it). */
+  async webllmDelete(modelId: string): Promise<void> {
+    const { WebLLMEngine, deleteWebLLMModel } = await import('./webllm-engine');
+    if (engine instanceof WebLLMEngine) return engine.deleteFromCache(modelId);
+    return deleteWebLLMModel(modelId);
+  },
+  /** Where our app config's records keep their files (model URL, model library), for listing the cache. */
+  async webllmRecords(): Promise<{ model_id: string; model: string; model_lib: string; model_manifest?: string }[]> {
+    const { WebLLMEngine } = await import('./webllm-engine');
+    const config = engine instanceof WebLLMEngine ? await engine.appConfigFor() : await new WebLLMEngine().appConfigFor();
+    return config.model_list.map((r) => ({ model_id: r.model_id, model: r.model, model_lib: r.model_lib, ...(r.model_manifest ? { model_manifest: r.model_manifest } : {}) }));
+  },
 };
 
 /** onnxruntime-web's runtime as served by the app itself under /ort/ (see tools/vite-ort-assets.ts). */

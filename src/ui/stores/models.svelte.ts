@@ -10,7 +10,8 @@ import { WorkerEngineProvider } from '../../app/engine-provider';
 import { cleanEngineChoices, engineModelInfo, engineSummary, type EngineModelInfo, type EngineUserChoice } from '../../app/engine-choice';
 import { shortModelName } from '../../app/format';
 import { checkModelId, modelSource, probeLocalModel } from '../../app/local-models';
-import { deleteCachedModel, listCachedModels, type CachedModel } from '../../app/model-cache';
+import { deleteCachedModel, deleteCachedWebLLM, listCachedModels, listCachedWebLLM, type CachedModel, type WebLLMCacheRecord } from '../../app/model-cache';
+import { WorkerEngine } from '../../../workers/client';
 import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
 import { readJson, readList, writeJson } from '../../app/settings';
 import { settings } from './settings.svelte';
@@ -26,6 +27,19 @@ export interface DownloadJob extends LoadSnapshot {
   error: string | null;
   /** Set when WebLLM could not load the model and transformers.js loaded it instead. */
   fallback: string | null;
+}
+
+/** Our WebLLM app config's records, asked of a worker once per page (they come with the installed web-llm). */
+let webllmRecords: Promise<readonly WebLLMCacheRecord[]> | null = null;
+
+/** Run something against WebLLM's cache in a short-lived worker (web-llm never loads on the page). */
+async function withWebLLMWorker<T>(f: (w: WorkerEngine) => Promise<T>): Promise<T> {
+  const w = WorkerEngine.spawn('webllm-cache');
+  try {
+    return await f(w);
+  } finally {
+    w.terminate();
+  }
 }
 
 function loadCatalog(): { models: LabModel[]; error: string | null } {
@@ -117,23 +131,71 @@ class ModelsStore {
     writeJson(CUSTOM_KEY, this.custom);
   }
 
+  private cacheRound = 0;
+
+  /**
+   * List transformers.js's cache, then WebLLM's caches (grouped by our app
+   * config's records, which a worker reads from web-llm only when WebLLM's
+   * caches hold files), then ask WebLLM's hasModelInCache about each stored
+   * build, in the background.
+   */
   async refreshCache(): Promise<void> {
+    const round = ++this.cacheRound;
     this.cacheBusy = true;
     this.cacheError = null;
+    let transformers: CachedModel[] = [];
     try {
-      this.cached = await listCachedModels();
+      transformers = await listCachedModels();
+      if (round === this.cacheRound) this.cached = [...transformers, ...this.cached.filter((m) => m.source === 'webllm')];
     } catch (e) {
       this.cacheError = `The model cache could not be read: ${(e as Error).message}`;
+    }
+    let webllm: CachedModel[] = [];
+    try {
+      webllm = await listCachedWebLLM(() => {
+        webllmRecords ??= withWebLLMWorker((w) => w.webllmRecords()).catch((e) => {
+          webllmRecords = null;
+          throw e;
+        });
+        return webllmRecords;
+      });
+    } catch (e) {
+      this.cacheError = `WebLLM's cache could not be read: ${(e as Error).message.replace(/^\[\w+\]\s*/, '')}`;
     } finally {
-      this.cacheBusy = false;
+      if (round === this.cacheRound) {
+        this.cached = [...transformers, ...webllm];
+        this.cacheBusy = false;
+      }
+    }
+    const known = webllm.filter((m) => !m.unknown);
+    if (known.length && round === this.cacheRound) void this.checkWebLLMComplete(round, known.map((m) => m.id));
+  }
+
+  /** WebLLM's own cached-or-not (every weight shard stored) for the listed builds; fills `complete`. */
+  private async checkWebLLMComplete(round: number, ids: string[]): Promise<void> {
+    try {
+      const status = await withWebLLMWorker(async (w) => {
+        const out: Record<string, boolean> = {};
+        for (const id of ids) out[id] = await w.webllmCached(id).catch(() => false);
+        return out;
+      });
+      if (round !== this.cacheRound) return;
+      this.cached = this.cached.map((m) => (m.source === 'webllm' && m.id in status ? { ...m, complete: status[m.id] } : m));
+    } catch {
+      // Only a status badge: the listing stands without it.
     }
   }
 
-  async deleteCached(id: string): Promise<void> {
+  /** Delete a stored model: transformers.js files from its cache, a WebLLM build through WebLLM's deleteModelAllInfoInCache (in a worker). */
+  async deleteCached(id: string, source?: CachedModel['source']): Promise<void> {
+    const group = this.cached.find((m) => m.id === id && (source ? m.source === source : true));
     try {
-      await deleteCachedModel(id);
+      if (group?.source === 'webllm') await deleteCachedWebLLM(group, (modelId) => withWebLLMWorker((w) => w.webllmDelete(modelId)));
+      else await deleteCachedModel(id);
     } catch (e) {
-      this.cacheError = `Could not delete ${id}: ${(e as Error).message}`;
+      await this.refreshCache();
+      this.cacheError = `Could not delete ${id}: ${(e as Error).message.replace(/^\[\w+\]\s*/, '')}`;
+      return;
     }
     await this.refreshCache();
   }
