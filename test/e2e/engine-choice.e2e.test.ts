@@ -18,12 +18,12 @@
  * Screenshots: test-output/screenshots/engine-choice-*.png.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
+import { buildApp, stepTimer } from './app-build';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import type { Page } from 'playwright-core';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
@@ -35,19 +35,11 @@ const MODEL = 'onnx-community/Qwen2.5-0.5B-Instruct';
 const WEBLLM_BUILD = 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC';
 /** Where WebLLM 0.2.86 gets a prebuilt model: weights and config from Hugging Face's mlc-ai repositories, the compiled library from GitHub. */
 const WEBLLM_SOURCES = [/^https:\/\/huggingface\.co\/mlc-ai\//, /^https:\/\/raw\.githubusercontent\.com\/mlc-ai\/binary-mlc-llm-libs\//];
-const timings: Record<string, number> = {};
+const { timings, timed } = stepTimer();
 
 let tmp = '';
 let server: StaticServer;
 
-async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await f();
-  } finally {
-    timings[name] = Math.round(performance.now() - t0);
-  }
-}
 
 beforeAll(async () => {
   if (!hasBrowser) return;
@@ -55,15 +47,7 @@ beforeAll(async () => {
   await mkdir(shots, { recursive: true });
   // The catalog model's id under the local models folder: transformers.js looks there first.
   await writeFixtureModel(join(tmp, 'models', ...MODEL.split('/')), { seed: 21 });
-  const env = process.env.NODE_ENV;
-  process.env.NODE_ENV = 'production';
-  try {
-    await timed('build', () =>
-      build({ root, configFile: join(root, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir: join(tmp, 'site'), emptyOutDir: true } }),
-    );
-  } finally {
-    process.env.NODE_ENV = env;
-  }
+  await timed('build', () => buildApp(join(tmp, 'site')));
   server = await serveStatic({ '/': join(tmp, 'site'), '/models/': join(tmp, 'models') });
 }, 240_000);
 

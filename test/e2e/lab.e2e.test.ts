@@ -15,13 +15,13 @@
  * Screenshots of each view: test-output/screenshots/.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
+import { buildApp, stepTimer } from './app-build';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
@@ -32,19 +32,11 @@ import { parseRunJson } from '../../src/app/exports';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const shots = join(root, 'test-output', 'screenshots');
 const exportsDir = join(root, 'test-output', 'e2e-exports');
-const timings: Record<string, number> = {};
+const { timings, timed } = stepTimer();
 
 let tmp = '';
 let server: StaticServer;
 
-async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await f();
-  } finally {
-    timings[name] = Math.round(performance.now() - t0);
-  }
-}
 
 beforeAll(async () => {
   if (!hasBrowser) return;
@@ -55,22 +47,7 @@ beforeAll(async () => {
   await writeFixtureModel(join(tmp, 'models', 'tiny-llama'), { seed: 11 });
   // A second, differently seeded model: the control reporter.
   await writeFixtureModel(join(tmp, 'models', 'tiny-llama-b'), { seed: 12 });
-  // The production build users get (vitest sets NODE_ENV=test, which would make a development build).
-  const env = process.env.NODE_ENV;
-  process.env.NODE_ENV = 'production';
-  try {
-    await timed('build', () =>
-      build({
-        root,
-        configFile: join(root, 'vite.config.ts'),
-        mode: 'production',
-        logLevel: 'warn',
-        build: { outDir: join(tmp, 'site'), emptyOutDir: true },
-      }),
-    );
-  } finally {
-    process.env.NODE_ENV = env;
-  }
+  await timed('build', () => buildApp(join(tmp, 'site')));
   server = await serveStatic({ '/': join(tmp, 'site'), '/models/': join(tmp, 'models') });
 }, 240_000);
 

@@ -9,18 +9,16 @@
  * knows of, added after the listing, goes too). No GPU needed: nothing loads.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
+import { buildApp } from './app-build';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { prebuiltAppConfig } from '@mlc-ai/web-llm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
 import { webllmModelBase } from '../../src/app/model-cache';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const MODEL_ID = 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC';
 const record = prebuiltAppConfig.model_list.find((r) => r.model_id === MODEL_ID)!;
 let tmp = '';
@@ -29,13 +27,7 @@ let server: StaticServer;
 beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'webllm-cache-e2e-'));
-  const env = process.env.NODE_ENV;
-  process.env.NODE_ENV = 'production';
-  try {
-    await build({ root, configFile: join(root, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir: join(tmp, 'site'), emptyOutDir: true } });
-  } finally {
-    process.env.NODE_ENV = env;
-  }
+  await buildApp(join(tmp, 'site'));
   server = await serveStatic({ '/': join(tmp, 'site') });
 }, 240_000);
 
