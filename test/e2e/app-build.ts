@@ -1,7 +1,8 @@
-/** Shared by the e2e tests: the production build of the lab, and step timings. */
+/** Shared by the e2e tests: the production build of the lab, step timings, and the newest stored run. */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { build } from 'vite';
+import type { Page } from 'playwright-core';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -28,4 +29,41 @@ export function stepTimer() {
     }
   }
   return { timings, timed };
+}
+
+/** The newest run as the page's IndexedDB holds it: its planned trial ids and its stored result ids. */
+export function newestRun(page: Page) {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open('introspection-lab');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const all = <T,>(store: string) =>
+      new Promise<T[]>((resolve, reject) => {
+        const r = db.transaction(store).objectStore(store).getAll();
+        r.onsuccess = () => resolve(r.result as T[]);
+        r.onerror = () => reject(r.error);
+      });
+    type Meta = {
+      id: string;
+      createdAt: string;
+      status: string;
+      spec: { models: { key: string; engine?: string }[] };
+      plan: { trials: { id: string }[] };
+      engines: Record<string, { device: string; dtype: string } & Record<string, unknown>>;
+    };
+    const runs = (await all<Meta>('runs')).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    const results = await all<{ runId: string; trialId: string }>('results');
+    const run = runs[0];
+    db.close();
+    return {
+      runId: run.id,
+      status: run.status,
+      models: run.spec.models,
+      engines: run.engines,
+      planned: run.plan.trials.map((t) => t.id),
+      stored: results.filter((r) => r.runId === run.id).map((r) => r.trialId),
+    };
+  });
 }

@@ -18,7 +18,7 @@
  * Screenshots: test-output/screenshots/engine-choice-*.png.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
-import { buildApp, stepTimer } from './app-build';
+import { buildApp, newestRun, stepTimer } from './app-build';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,34 +62,6 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: join(shots, `engine-choice-${name}.png`), fullPage: true });
 }
 
-/** The newest run as IndexedDB holds it. */
-function readDb(page: Page) {
-  return page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const r = indexedDB.open('introspection-lab');
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-    const all = <T,>(store: string) =>
-      new Promise<T[]>((resolve, reject) => {
-        const r = db.transaction(store).objectStore(store).getAll();
-        r.onsuccess = () => resolve(r.result as T[]);
-        r.onerror = () => reject(r.error);
-      });
-    type Meta = { id: string; createdAt: string; status: string; spec: { models: { key: string; engine?: string }[] }; plan: { trials: { id: string }[] }; engines: Record<string, Record<string, unknown>> };
-    const runs = (await all<Meta>('runs')).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    const results = await all<{ runId: string; trialId: string }>('results');
-    const run = runs[0];
-    db.close();
-    return {
-      status: run.status,
-      specEngine: run.spec.models.find((m) => m.key === 'self')?.engine,
-      engines: run.engines,
-      planned: run.plan.trials.map((t) => t.id),
-      stored: results.filter((r) => r.runId === run.id).map((r) => r.trialId),
-    };
-  });
-}
 
 describe.skipIf(!hasBrowser)('engine choice in headless Chromium (SwiftShader WebGPU, no network)', () => {
   it('auto picks WebLLM for a catalog model, WebLLM cannot load offline, the run completes on transformers.js with the reason shown', async () => {
@@ -177,9 +149,9 @@ describe.skipIf(!hasBrowser)('engine choice in headless Chromium (SwiftShader We
       await shot(page, '04-run-done');
 
       // The run's record: every planned trial once, on transformers.js, with the choice and the fallback.
-      const db = await readDb(page);
+      const db = await newestRun(page);
       expect(db.status).toBe('done');
-      expect(db.specEngine).toBe('auto');
+      expect(db.models.find((m) => m.key === 'self')?.engine).toBe('auto');
       expect(db.planned).toHaveLength(2 * 4 + 2 * 1);
       expect([...db.stored].sort()).toEqual([...db.planned].sort());
       expect(db.engines.self).toMatchObject({

@@ -15,7 +15,7 @@
  * Screenshots of each view: test-output/screenshots/.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
-import { buildApp, stepTimer } from './app-build';
+import { buildApp, newestRun, stepTimer } from './app-build';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -123,34 +123,6 @@ async function waitPhase(page: Page, phases: string[], timeout: number) {
   return page.getByTestId('run-phase').getAttribute('data-phase');
 }
 
-/** What IndexedDB holds for the newest run: its planned trial ids and its stored result ids. */
-function readDb(page: Page) {
-  return page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const r = indexedDB.open('introspection-lab');
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-    const all = <T,>(store: string) =>
-      new Promise<T[]>((resolve, reject) => {
-        const r = db.transaction(store).objectStore(store).getAll();
-        r.onsuccess = () => resolve(r.result as T[]);
-        r.onerror = () => reject(r.error);
-      });
-    type Meta = { id: string; createdAt: string; status: string; plan: { trials: { id: string }[] }; engines: Record<string, { device: string; dtype: string }> };
-    const runs = (await all<Meta>('runs')).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    const results = await all<{ runId: string; trialId: string }>('results');
-    const run = runs[0];
-    db.close();
-    return {
-      runId: run.id,
-      status: run.status,
-      engines: run.engines,
-      planned: run.plan.trials.map((t) => t.id),
-      stored: results.filter((r) => r.runId === run.id).map((r) => r.trialId),
-    };
-  });
-}
 
 async function downloadsOf(page: Page, count: number, click: () => Promise<void>): Promise<Download[]> {
   const got: Download[] = [];
@@ -196,7 +168,7 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       await page.getByTestId('start-run').click();
       await page.waitForFunction(() => Number(document.querySelector('[data-testid=run-done]')?.getAttribute('data-done') ?? 0) >= 8, undefined, { timeout: 120_000 });
       await shot(page, '04-run');
-      const before = await readDb(page);
+      const before = await newestRun(page);
       expect(before.planned).toHaveLength(3 * 10 + 2 * 3 * 3);
       expect(before.stored.length).toBeLessThan(before.planned.length);
       await page.reload();
@@ -209,7 +181,7 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       timings['wasm: run incl. reload'] = Math.round(performance.now() - t0);
       await shot(page, '06-run-done');
 
-      const db = await readDb(page);
+      const db = await newestRun(page);
       expect(db.status).toBe('done');
       expect(db.engines.self).toMatchObject({ device: 'wasm', dtype: 'fp32' });
       expect(db.engines.control).toMatchObject({ device: 'wasm', dtype: 'fp32', model: '/models/tiny-llama-b' });
@@ -316,14 +288,14 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
         await page.waitForFunction(() => Number(document.querySelector('[data-testid=run-done]')?.getAttribute('data-done') ?? 0) >= 2, undefined, { timeout: 180_000 });
         await page.getByRole('button', { name: 'Pause' }).click();
         expect(await waitPhase(page, ['paused', 'failed'], 60_000)).toBe('paused');
-        const paused = await readDb(page);
+        const paused = await newestRun(page);
         expect(paused.status).toBe('paused');
         expect(paused.stored.length).toBeLessThan(paused.planned.length);
         await page.getByRole('button', { name: 'Resume' }).click();
         expect(await waitPhase(page, ['done', 'failed'], 240_000)).toBe('done');
       });
       await shot(page, '12-run-webgpu');
-      const db = await readDb(page);
+      const db = await newestRun(page);
       expect(db.engines.self).toMatchObject({ device: 'webgpu', dtype: 'fp32' });
       expect([...db.stored].sort()).toEqual([...db.planned].sort());
       await page.getByTestId('see-results').click();
