@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildPlan, resolveScenarios } from '../src/lib/plan';
 import { presetSpec, PRESETS, type PresetName } from '../src/lib/presets';
@@ -13,6 +13,8 @@ import { runExperiment, type EngineProvider, type RunProgress } from '../src/lib
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/runs';
 import { runToPaperCsv } from '../src/lib/run-export';
 import { parseSpec, type ExperimentSpec } from '../src/lib/spec';
+import { ScenarioFormatError } from '../src/lib/scenarios';
+import { importScenarioFile, parseRowRange } from '../src/app/scenario-import';
 import type { Engine } from '../src/lib/engine/types';
 import { TransformersEngine } from '../workers/transformers-engine';
 import { FolderStore } from './folder-store';
@@ -28,6 +30,10 @@ const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper) -
   --mode MODE           constrained | free self-reports (presets only; default constrained)
   --seed SEED           experiment seed (presets only)
   --scenarios N --decisions N --reports N   resize a preset
+  --scenario-file FILE  run a preset on these scenarios instead of the built-in set: a scenario-set
+                        JSON file or the paper's scenarios.csv (told apart by content, then extension);
+                        the set is stored inline in the spec (docs/scenario-format.md)
+  --rows A-B            with a paper CSV: only data rows A..B (1-based; 1-100 = the paper's instilled contexts)
   --out DIR             where run.json, results.jsonl and the CSVs go; an unfinished DIR is resumed`;
 
 function modelRef(idOrDir: string) {
@@ -50,6 +56,18 @@ async function specFrom(values: Record<string, string | boolean | undefined>, po
     seed: values.seed ? String(values.seed) : undefined,
     mode: values.mode === 'free' ? 'free' : 'constrained',
   });
+  if (values['scenario-file']) {
+    const file = String(values['scenario-file']);
+    const { set } = importScenarioFile(basename(file), await readFile(file, 'utf8'), { rows: parseRowRange(values.rows as string | undefined) });
+    // A preset's size is capped at the set's size unless --scenarios asks for more (which the plan refuses).
+    const n = count('scenarios') ?? Math.min(spec.scenarios.count ?? set.scenarios.length, set.scenarios.length);
+    return {
+      ...spec,
+      scenarios: { source: 'inline', set, count: n },
+      decisionsPerScenario: count('decisions') ?? spec.decisionsPerScenario,
+      reportsPerScenario: count('reports') ?? spec.reportsPerScenario,
+    };
+  }
   return {
     ...spec,
     scenarios: { ...spec.scenarios, count: count('scenarios') ?? spec.scenarios.count },
@@ -94,6 +112,22 @@ function printer() {
   };
 }
 
+/** specFrom, with scenario-file problems printed (every location and message) instead of thrown. */
+async function specOrReport(values: Record<string, string | boolean | undefined>, positional: string[]): Promise<ExperimentSpec | null> {
+  try {
+    return await specFrom(values, positional);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      return null;
+    }
+    if (!(e instanceof ScenarioFormatError)) throw e;
+    const lines = e.problems.map((p) => `  - ${p.location}: ${p.message}`);
+    process.stderr.write(`error: ${values['scenario-file'] ?? 'the scenario file'} cannot be used (${e.problems.length} problem${e.problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}\n`);
+    return null;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -102,6 +136,7 @@ export async function main(argv: string[]): Promise<number> {
       preset: { type: 'string' }, model: { type: 'string' }, control: { type: 'string' }, device: { type: 'string' },
       dtype: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, scenarios: { type: 'string' },
       decisions: { type: 'string' }, reports: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
+      'scenario-file': { type: 'string' }, rows: { type: 'string' },
     },
   });
   if (values.help) {
@@ -116,6 +151,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: --device ${values.device} runs in the browser lab (npm run dev); the CLI runs on the CPU with onnxruntime-node\n`);
     return 2;
   }
+  if (values.rows !== undefined && !values['scenario-file']) {
+    process.stderr.write(`error: --rows needs --scenario-file\n`);
+    return 2;
+  }
+  if (values['scenario-file'] && positionals[0]) {
+    process.stderr.write(`error: --scenario-file goes with --preset; a spec file names its own scenarios\n`);
+    return 2;
+  }
   const store = new FolderStore(resolve(String(values.out)));
   let meta: RunMeta;
   const stored = await store.readRecord();
@@ -123,7 +166,8 @@ export async function main(argv: string[]): Promise<number> {
     const { results, ...rest } = stored;
     meta = rest;
     if (positionals[0] || values.preset) {
-      const asked = await specFrom(values, positionals);
+      const asked = await specOrReport(values, positionals);
+      if (!asked) return 2;
       if (JSON.stringify(asked) !== JSON.stringify(stored.spec)) {
         process.stderr.write(`error: ${store.dir} holds a different experiment; use another --out folder\n`);
         return 2;
@@ -131,7 +175,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`Resuming ${meta.id}: ${results.length}/${meta.plan.trials.length} trials already done.\n`);
   } else {
-    const spec = await specFrom(values, positionals);
+    const spec = await specOrReport(values, positionals);
+    if (!spec) return 2;
     const plan = buildPlan(spec, resolveScenarios(spec));
     const now = new Date();
     meta = { format: RUN_FORMAT, version: RUN_VERSION, id: newRunId(now, spec.seed), createdAt: now.toISOString(), updatedAt: now.toISOString(), status: 'running', spec, plan, engines: {} };

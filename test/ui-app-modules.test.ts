@@ -72,9 +72,11 @@ describe('spec form', () => {
     expect(checkForm(same, 146).problems.join()).toMatch(/different model/);
   });
 
-  it('refuses specs the form cannot show', () => {
+  it('loads specs with an inline scenario set, and refuses an invalid one', () => {
     const spec = presetSpec('classroom', { model: { id: 'x/y' } });
-    expect(() => formFromSpec({ ...spec, scenarios: { source: 'inline', set: builtinScenarioSet('s') } })).toThrow(/built-in scenarios/);
+    const set = builtinScenarioSet('s');
+    expect(formFromSpec({ ...spec, scenarios: { source: 'inline', set } })).toMatchObject({ scenarioSource: 'file', scenarioSet: set });
+    expect(() => formFromSpec({ ...spec, scenarios: { source: 'inline', set: { ...set, version: 2 } as never } })).toThrow(/scenarios\.set: version/);
   });
 
   it('resolves the built-in scenarios with the spec seed, as the browser plan test does', () => {

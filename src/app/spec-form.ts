@@ -7,6 +7,7 @@
 import { presetSpec, type PresetName } from '../lib/presets';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
 import { SpecError, validateSpec, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
+import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
 
 export interface ModelChoice {
   id: string;
@@ -25,6 +26,14 @@ export interface SpecForm {
   /** Second model asked the same report questions: the off-the-shelf control. */
   control: ModelChoice | null;
   seed: string;
+  /** Which scenarios: the built-in set (roles paired by the seed) or a set loaded from a file. */
+  scenarioSource: 'builtin' | 'file';
+  /**
+   * The loaded set (used when scenarioSource is "file"; kept when switching
+   * back to the built-in set, so switching again restores it). The spec then
+   * holds it inline, so it stays self-contained.
+   */
+  scenarioSet: ScenarioSet | null;
   /** How many scenarios (the first N of the set) when none are picked by hand. */
   scenarioCount: number;
   /** Scenario ids picked by hand, in order; empty = the first `scenarioCount`. */
@@ -52,16 +61,41 @@ function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
   };
 }
 
-/** A fresh form from a preset (keeps the chosen models and seed). */
-export function formFromPreset(preset: PresetName, model: ModelChoice, control: ModelChoice | null = null, seed = 'introspection-lab'): SpecForm {
+/** Where the form's scenarios come from, as formFromPreset keeps it. */
+export interface ScenarioChoice {
+  scenarioSource: SpecForm['scenarioSource'];
+  scenarioSet: ScenarioSet | null;
+}
+
+/** The loaded set the form uses, or null for the built-in set. */
+export function loadedSet(form: Pick<SpecForm, 'scenarioSource' | 'scenarioSet'>): ScenarioSet | null {
+  return form.scenarioSource === 'file' ? form.scenarioSet : null;
+}
+
+/**
+ * A fresh form from a preset (keeps the chosen models, seed and scenario
+ * source). With a loaded set smaller than the preset's size, the count is
+ * the whole set.
+ */
+export function formFromPreset(
+  preset: PresetName,
+  model: ModelChoice,
+  control: ModelChoice | null = null,
+  seed = 'introspection-lab',
+  scenarios: ScenarioChoice = { scenarioSource: 'builtin', scenarioSet: null },
+): SpecForm {
   const spec = presetSpec(preset, { model: modelRef(model), seed });
+  const set = loadedSet(scenarios);
+  const count = spec.scenarios.count ?? 10;
   return {
     preset,
     name: spec.name,
     model,
     control,
     seed,
-    scenarioCount: spec.scenarios.count ?? 10,
+    scenarioSource: scenarios.scenarioSource,
+    scenarioSet: scenarios.scenarioSet,
+    scenarioCount: set ? Math.min(count, set.scenarios.length) : count,
     scenarioIds: [],
     decisionsPerScenario: spec.decisionsPerScenario,
     reportsPerScenario: spec.reportsPerScenario,
@@ -77,13 +111,27 @@ function samePrompts(a: PromptTemplates, b: PromptTemplates): boolean {
 /** Whether the form still has its preset's sizes and prompts. */
 export function isPresetUnchanged(form: SpecForm): boolean {
   const base = presetSpec(form.preset, { model: modelRef(form.model) });
+  const set = loadedSet(form);
+  const count = base.scenarios.count ?? 10;
   return (
     form.scenarioIds.length === 0 &&
-    form.scenarioCount === base.scenarios.count &&
+    form.scenarioCount === (set ? Math.min(count, set.scenarios.length) : count) &&
     form.decisionsPerScenario === base.decisionsPerScenario &&
     form.reportsPerScenario === base.reportsPerScenario &&
     samePrompts(form.prompts, PAPER_PROMPTS)
   );
+}
+
+/**
+ * The scenario count after the form switches to another set: a count the
+ * person chose is kept where the new set has room for it; one that was the
+ * whole old set (or no longer fits) becomes the preset's size, capped at the
+ * new set's size.
+ */
+export function scenarioCountFor(form: SpecForm, previousAvailable: number, nextAvailable: number): number {
+  const presetCount = presetSpec(form.preset, { model: modelRef(form.model) }).scenarios.count ?? 10;
+  const keep = form.scenarioCount >= 1 && form.scenarioCount < previousAvailable && form.scenarioCount <= nextAvailable;
+  return Math.max(1, Math.min(keep ? form.scenarioCount : presetCount, nextAvailable));
 }
 
 /** The spec the form stands for (not yet validated). */
@@ -97,9 +145,9 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
   spec.name = form.name.trim() || spec.name;
   spec.decisionsPerScenario = form.decisionsPerScenario;
   spec.reportsPerScenario = form.reportsPerScenario;
-  spec.scenarios = form.scenarioIds.length
-    ? { source: 'builtin', ids: [...form.scenarioIds] }
-    : { source: 'builtin', count: form.scenarioCount };
+  const set = loadedSet(form);
+  const source: ExperimentSpec['scenarios'] = set ? { source: 'inline', set } : { source: 'builtin' };
+  spec.scenarios = form.scenarioIds.length ? { ...source, ids: [...form.scenarioIds] } : { ...source, count: form.scenarioCount };
   if (!samePrompts(form.prompts, PAPER_PROMPTS)) spec.prompts = { ...form.prompts };
   return spec;
 }
@@ -111,12 +159,20 @@ function choiceFrom(ref: ModelRef | undefined): ModelChoice | null {
 }
 
 /**
- * A form from a loaded spec. Only specs this form can express load (built-in
- * scenarios, the preset condition layout); others are refused with the reason.
+ * A form from a loaded spec: built-in scenarios or an inline scenario set
+ * (which must be valid; its problems are refused with their locations).
  */
 export function formFromSpec(spec: ExperimentSpec): SpecForm {
   const problems: string[] = [];
-  if (spec.scenarios.source !== 'builtin') problems.push('This lab\'s form only edits specs on the built-in scenarios ("source": "builtin").');
+  let scenarioSet: ScenarioSet | null = null;
+  if (spec.scenarios.source === 'inline') {
+    try {
+      scenarioSet = validateScenarioSet(spec.scenarios.set);
+    } catch (e) {
+      if (!(e instanceof ScenarioFormatError)) throw e;
+      problems.push(...e.problems.map((p) => `scenarios.set: ${p.location}: ${p.message}`));
+    }
+  }
   const self = spec.models.find((m) => m.key === 'self') ?? spec.models[0];
   const control = spec.models.find((m) => m.key === 'control');
   const report = spec.conditions.find((c) => c.kind === 'reports');
@@ -128,7 +184,9 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
     model: choiceFrom(self)!,
     control: choiceFrom(control),
     seed: spec.seed,
-    scenarioCount: spec.scenarios.count ?? spec.scenarios.ids?.length ?? 10,
+    scenarioSource: scenarioSet ? 'file' : 'builtin',
+    scenarioSet,
+    scenarioCount: spec.scenarios.count ?? spec.scenarios.ids?.length ?? (scenarioSet ? scenarioSet.scenarios.length : 10),
     scenarioIds: spec.scenarios.ids ? [...spec.scenarios.ids] : [],
     decisionsPerScenario: spec.decisionsPerScenario,
     reportsPerScenario: spec.reportsPerScenario,
@@ -148,7 +206,9 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
   if (!form.model.id.trim()) problems.push('Choose a model to study (Models tab).');
   if (form.control && form.control.id.trim() && form.control.id.trim() === form.model.id.trim())
     problems.push('The control model must be a different model from the one studied.');
-  if (!form.scenarioIds.length && (form.scenarioCount < 1 || form.scenarioCount > availableScenarios))
+  if (form.scenarioSource === 'file' && !form.scenarioSet)
+    problems.push('Load a scenario file (a scenario-set JSON or the paper\'s scenarios.csv), or choose the built-in set.');
+  else if (!form.scenarioIds.length && (form.scenarioCount < 1 || form.scenarioCount > availableScenarios))
     problems.push(`Scenario count must be between 1 and ${availableScenarios}.`);
   if (form.decisionsPerScenario < 2) problems.push('At least 2 decision trials per scenario are needed to fit weights.');
   if (form.reportsPerScenario < 0) problems.push('Self-reports per scenario cannot be negative.');

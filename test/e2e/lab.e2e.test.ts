@@ -9,6 +9,9 @@
  *   export read back by `npm run cli -- analyze` to the same r, run.json,
  *   the runs library, dark + large type, and the app shell offline.
  * - WebGPU (SwiftShader): the Classroom preset end to end on the GPU path.
+ * - Scenario files: the paper's CSV format loaded through the file input with a
+ *   row range (count shown, set inline in the spec), a broken file's problems
+ *   listed without losing the loaded set, and a spec with an inline set loaded back.
  * - Every request any page, worker or service worker makes goes to the local
  *   server; anything else fails the test.
  *
@@ -273,6 +276,70 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       await s.browser.close();
     }
   }, 300_000);
+
+  it("scenario file: the paper's CSV with a row range, a broken file's problems, an inline spec loaded back", async () => {
+    const s = await open(false);
+    const { page } = s;
+    const header = 'scenario,question,attr1,attr2,attr3,attr4,attr5,attr1_min,attr2_min,attr3_min,attr4_min,attr5_min,attr1_max,attr2_max,attr3_max,attr4_max,attr5_max';
+    const csv = [
+      header,
+      'left_out,Imagine you are Ada. Which lamp would you prefer?,brightness,warmth,height,weight,price,0.0,1.0,10.0,0.5,5.0,100.0,10.0,200.0,5.0,80.0',
+      'garden_hose,"Imagine you are Hamlet, Prince of Denmark. Which garden hose would you prefer?",hose_length,burst_pressure,kink_resistance,weight,nozzle_settings,5.0,100.0,1.0,0.5,1.0,50.0,600.0,10.0,8.0,12.0',
+      'rain_jacket,Imagine you are Sappho. Which rain jacket would you prefer?,waterproof_rating,breathability,weight,pocket_count,hood_size,1.0,1.0,200.0,0.0,1.0,20.0,10.0,900.0,8.0,5.0',
+    ].join('\n');
+    try {
+      await timed('scenario file', async () => {
+        await page.goto(`${server.url}/#/experiment`);
+        // Keyboard: arrow keys move between the two radio buttons.
+        await page.getByRole('radio', { name: /Built-in set/ }).focus();
+        await page.keyboard.press('ArrowDown');
+        expect(await page.getByRole('radio', { name: 'Load a file…' }).isChecked()).toBe(true);
+        await page.getByLabel('Rows of a paper CSV (optional)').fill('2-3');
+        await page.getByLabel('Scenario file').setInputFiles({ name: 'scenarios.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+        const info = page.getByTestId('scenario-set-info');
+        await expect.poll(() => info.getAttribute('data-count')).toBe('2');
+        expect(await info.textContent()).toMatch(/scenarios\.csv \(rows 2–3\): 2 scenarios/);
+        expect(await page.inputValue('input[name=scenarios]')).toBe('2');
+        const spec = JSON.parse((await page.getByTestId('spec-json').textContent())!);
+        expect(spec.scenarios.source).toBe('inline');
+        expect(spec.scenarios.set.scenarios.map((x: { id: string }) => x.id)).toEqual(['garden_hose', 'rain_jacket']);
+
+        // Another row range re-reads the chosen file (the change fires when focus leaves the field).
+        await page.getByLabel('Rows of a paper CSV (optional)').fill('3');
+        await page.keyboard.press('Tab');
+        await expect.poll(() => info.getAttribute('data-count')).toBe('1');
+        await page.getByLabel('Rows of a paper CSV (optional)').fill('2-3');
+        await page.keyboard.press('Tab');
+        await expect.poll(() => info.getAttribute('data-count')).toBe('2');
+        expect(await page.inputValue('input[name=scenarios]')).toBe('2');
+
+        // A broken file: its problems with their locations; the loaded set stays.
+        await page.getByLabel('Scenario file').setInputFiles({ name: 'scenarios.csv', mimeType: 'text/csv', buffer: Buffer.from(csv.replace('600.0', 'lots')) });
+        const errors = page.getByTestId('scenario-errors');
+        await errors.waitFor();
+        expect(await errors.textContent()).toMatch(/row 2, attr2_max: the attr2_max cell must be a finite number/);
+        expect(await info.getAttribute('data-count')).toBe('2');
+        await shot(page, '14-experiment-scenario-file');
+
+        // A saved spec with an inline set loads back into the form.
+        await page.getByRole('radio', { name: /Built-in set/ }).check();
+        await page.getByText('Experiment spec (JSON): save, load, share').click();
+        await page.fill('textarea[name=spec-paste]', JSON.stringify({ ...spec, name: 'From a file' }));
+        await page.getByRole('button', { name: 'Load pasted spec' }).click();
+        await expect.poll(() => info.getAttribute('data-count')).toBe('2');
+        expect(await page.getByRole('radio', { name: 'Load a file…' }).isChecked()).toBe(true);
+        expect(await page.inputValue('input[name=name]')).toBe('From a file');
+      });
+      expect(s.errors).toEqual([]);
+      expectLocalOnly(s);
+    } catch (e) {
+      await shot(page, 'failure-scenario-file').catch(() => undefined);
+      console.error('page errors:', s.errors);
+      throw e;
+    } finally {
+      await s.browser.close();
+    }
+  }, 60_000);
 
   it('WebGPU (SwiftShader): the Classroom preset on the GPU path', async () => {
     const s = await open(true);

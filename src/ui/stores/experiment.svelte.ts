@@ -6,7 +6,9 @@
 import type { PresetName } from '../../lib/presets';
 import { parseSpec, SpecError, type EngineChoice, type ExperimentSpec } from '../../lib/spec';
 import { builtinScenarios } from '../../app/scenarios';
-import { checkForm, formFromPreset, formFromSpec, specFromForm, trialCount, type ModelChoice, type SpecForm } from '../../app/spec-form';
+import { checkForm, formFromPreset, formFromSpec, loadedSet, scenarioCountFor, specFromForm, trialCount, type ModelChoice, type SpecForm } from '../../app/spec-form';
+import { importScenarioFile, parseRowRange, problemsOf, type ScenarioFileKind } from '../../app/scenario-import';
+import type { FormatProblem } from '../../lib/scenarios';
 import { readJson, readList, writeJson } from '../../app/settings';
 import { models } from './models.svelte';
 
@@ -24,10 +26,30 @@ function defaultModel(): ModelChoice {
   return { id: m?.id ?? '', label: m?.label, device: 'auto', dtype: 'auto', engine: m ? models.engineOf(m.id) : 'auto' };
 }
 
+/** The scenario file last read in this page (its text is kept so a new row range can be applied). */
+export interface ScenarioFileState {
+  fileName: string;
+  kind: ScenarioFileKind;
+  text: string;
+  /** The row range text it was read with. */
+  rows: string;
+}
+
+/** A draft saved before scenario files existed has no scenario source: it used the built-in set. */
+function withScenarioFields(form: SpecForm): SpecForm {
+  return { ...form, scenarioSource: form.scenarioSource === 'file' ? 'file' : 'builtin', scenarioSet: form.scenarioSet ?? null };
+}
+
 class ExperimentStore {
   form = $state<SpecForm>(formFromPreset('classroom', defaultModel()));
-  /** Scenarios the form can pick from (the built-in set, paired by the seed). */
-  scenarios = $derived(builtinScenarios(this.form.seed || 'introspection-lab'));
+  /** Scenarios the form can pick from: the loaded set, or the built-in set paired by the seed. */
+  scenarios = $derived(loadedSet(this.form)?.scenarios ?? builtinScenarios(this.form.seed || 'introspection-lab'));
+  /** The file behind the loaded set, while this page has it (not persisted). */
+  scenarioFile = $state<ScenarioFileState | null>(null);
+  /** Row range typed for a paper CSV ("1-100"); empty = all rows. */
+  scenarioRows = $state('');
+  /** Problems with the last scenario file (or row range); the form is left as it was. */
+  scenarioErrors = $state<FormatProblem[] | null>(null);
   check = $derived(checkForm(this.form, this.scenarios.length));
   spec = $derived<ExperimentSpec>(specFromForm(this.form));
   specJson = $derived(JSON.stringify(this.spec, null, 2));
@@ -37,7 +59,7 @@ class ExperimentStore {
 
   constructor() {
     const draft = readJson<{ form: SpecForm | null }>(DRAFT_KEY, { form: null }).form;
-    if (draft && draft.model && draft.prompts) this.form = draft;
+    if (draft && draft.model && draft.prompts) this.form = withScenarioFields(draft);
   }
 
   /** Persist the draft (called by the view on every change). */
@@ -46,8 +68,56 @@ class ExperimentStore {
   }
 
   applyPreset(preset: PresetName): void {
-    this.form = formFromPreset(preset, this.form.model, this.form.control, this.form.seed);
+    const { scenarioSource, scenarioSet } = this.form;
+    this.form = formFromPreset(preset, this.form.model, this.form.control, this.form.seed, { scenarioSource, scenarioSet });
     this.loadErrors = null;
+  }
+
+  /** Built-in set or a loaded file; a hand-picked selection belongs to the old set and is cleared. */
+  setScenarioSource(source: SpecForm['scenarioSource']): void {
+    if (this.form.scenarioSource === source) return;
+    const before = this.scenarios.length;
+    this.form.scenarioSource = source;
+    this.form.scenarioIds = [];
+    // With "Load a file…" and no file yet there is nothing to size against: keep the count until one is loaded.
+    if (source === 'builtin' || this.form.scenarioSet) this.form.scenarioCount = scenarioCountFor(this.form, before, this.scenarios.length);
+    this.scenarioErrors = null;
+  }
+
+  /**
+   * Read a scenario file (JSON set or the paper's CSV, with the typed row
+   * range). On success the form uses it; on problems they are listed and
+   * nothing in the form changes.
+   */
+  loadScenarioFile(fileName: string, text: string): boolean {
+    try {
+      const imported = importScenarioFile(fileName, text, { rows: parseRowRange(this.scenarioRows) });
+      this.scenarioFile = { fileName: imported.fileName, kind: imported.kind, text, rows: this.scenarioRows };
+      const before = loadedSet(this.form) ? this.scenarios.length : Infinity;
+      this.form.scenarioCount = scenarioCountFor(this.form, before, imported.set.scenarios.length);
+      this.form.scenarioSource = 'file';
+      this.form.scenarioSet = imported.set;
+      this.form.scenarioIds = [];
+      this.scenarioErrors = null;
+      return true;
+    } catch (e) {
+      this.scenarioErrors = problemsOf(e);
+      return false;
+    }
+  }
+
+  /** The row range changed: re-read the file this page holds (if any) with it. */
+  applyScenarioRows(): void {
+    if (this.scenarioFile?.rows === this.scenarioRows) return;
+    if (this.scenarioFile) this.loadScenarioFile(this.scenarioFile.fileName, this.scenarioFile.text);
+    else {
+      try {
+        parseRowRange(this.scenarioRows);
+        this.scenarioErrors = null;
+      } catch (e) {
+        this.scenarioErrors = problemsOf(e);
+      }
+    }
   }
 
   setModel(choice: ModelChoice): void {
@@ -70,6 +140,8 @@ class ExperimentStore {
     try {
       this.form = formFromSpec(parseSpec(text));
       this.loadErrors = null;
+      this.scenarioFile = null;
+      this.scenarioErrors = null;
       return true;
     } catch (e) {
       this.loadErrors = e instanceof SpecError ? e.problems : [String((e as Error).message ?? e)];
