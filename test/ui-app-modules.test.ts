@@ -13,7 +13,7 @@ import { checkModelId, modelSource, probeLocalModel } from '../src/app/local-mod
 import { modelFit, verdict, type Capability } from '../src/app/capability';
 import { RateMeter } from '../src/app/rate';
 import { ConditionRates } from '../src/app/progress';
-import { formatBytes, formatCi, formatDuration, formatR, formatRate, shortModelName, slug } from '../src/app/format';
+import { formatBytes, formatCi, formatDuration, formatPercent, formatR, formatRate, shortModelName, slug } from '../src/app/format';
 import { localModelsFromQuery } from '../src/app/settings';
 import { resolveLoad, workerOptionsFor } from '../src/app/engine-provider';
 import { resolveScenarios } from '../src/app/scenarios';
@@ -257,6 +257,9 @@ describe('formatting', () => {
     expect(formatRate(0.5)).toBe('30.0 trials/min');
     expect(formatRate(2.25)).toBe('2.3 trials/s');
     expect(formatR(-0.054)).toBe('−0.05');
+    expect(formatPercent(0.9, 1)).toBe('90.0 %');
+    expect(formatPercent(4.6e-6, 1)).toBe('< 0.1 %');
+    expect(formatPercent(0, 1)).toBe('0.0 %');
     expect(formatR(NaN)).toBe('n/a');
     expect(formatCi([0.1, 0.62])).toBe('0.10 to 0.62');
     expect(formatCi([NaN, 1])).toBe('interval n/a');

@@ -39,8 +39,12 @@ export function formatCi(ci: readonly [number, number] | null | undefined, digit
   return `${formatR(ci[0], digits)} to ${formatR(ci[1], digits)}`;
 }
 
+/** A share as a percentage; a positive share too small to show at `digits` reads "< 0.1 %", not "0.0 %". */
 export function formatPercent(x: number, digits = 0): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(digits)} %` : 'n/a';
+  if (!Number.isFinite(x)) return 'n/a';
+  const smallest = 10 ** -digits;
+  if (x > 0 && 100 * x < smallest / 2) return `< ${smallest.toFixed(digits)} %`;
+  return `${(100 * x).toFixed(digits)} %`;
 }
 
 export function formatDate(iso: string): string {
