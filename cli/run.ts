@@ -196,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
     await provider.releaseAll();
   }
   const record = (await store.readRecord())!;
-  for (const [name, text] of Object.entries(runToPaperCsv(record))) await writeFile(join(store.dir, name), text);
+  for (const { name, text } of runToPaperCsv(record)) await writeFile(join(store.dir, name), text);
   const line = `${final.status}: ${record.results.length}/${record.plan.trials.length} trials in ${store.dir}`;
   process.stderr.write(`${line}${final.error ? ` — ${final.error}` : ''}\n`);
   return final.status === 'done' ? 0 : final.status === 'paused' ? 130 : 1;

@@ -150,10 +150,13 @@ describe('run exports', () => {
     expect(analysisToJson(cli)).toEqual(analysisToJson(analyzeRunInput(single)));
   });
 
-  it('with a control, writes one reports file per condition as well', () => {
-    const names = runCsvFiles(record).map((f) => f.name);
-    expect(names).toContain('weight_reports_self-report.csv');
-    expect(names).toContain('weight_reports_control-report.csv');
+  it('with a control, writes one reports file per condition, and weight_reports.csv is the self-report alone', () => {
+    const files = Object.fromEntries(runCsvFiles(record).map((f) => [f.name, f.text]));
+    expect(Object.keys(files)).toContain('weight_reports_self-report.csv');
+    expect(Object.keys(files)).toContain('weight_reports_control-report.csv');
+    // Pooling the control's reports into weight_reports.csv would mix two models' reports.
+    expect(files['weight_reports.csv']).toBe(files['weight_reports_self-report.csv']);
+    expect(files['weight_reports.csv']).not.toContain('control-report');
     expect(exportPrefix(record)).toMatch(/^classroom-demo-sim$/);
   });
 

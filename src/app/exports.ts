@@ -3,17 +3,9 @@
  * (the whole RunRecord), and reading a run.json back. Pure: returns strings;
  * the page turns them into downloads.
  */
-import {
-  writePaperScenariosCsv,
-  writeSelectionsCsv,
-  writeTargetWeightsCsv,
-  writeWeightReportsCsv,
-  type SelectionWriteRow,
-  type WeightReportWriteRow,
-} from '../lib/paper-csv';
+import { runToPaperCsv } from '../lib/run-export';
 import { indexResults, RUN_FORMAT, RUN_VERSION, type RunRecord, type RunStatus, type TrialResult } from '../lib/runs';
 import { validateSpec } from '../lib/spec';
-import { resultsInPlanOrder } from './run-analysis';
 import { slug } from './format';
 
 export interface ExportFile {
@@ -24,62 +16,9 @@ export interface ExportFile {
 
 const CSV = 'text/csv';
 
-function modelIdOf(record: RunRecord, key: string): string {
-  return record.spec.models.find((m) => m.key === key)?.id ?? key;
-}
-
-/** selections.csv rows: every decision result, in plan order, with P(A). */
-export function selectionRows(record: RunRecord): SelectionWriteRow[] {
-  const rows: SelectionWriteRow[] = [];
-  for (const { trial, result } of resultsInPlanOrder(record)) {
-    if (trial.kind !== 'decision' || result.kind !== 'decision') continue;
-    rows.push({ model: modelIdOf(record, trial.model), scenario: trial.scenarioId, selection: result.choice, a: trial.a, b: trial.b, pA: result.pA });
-  }
-  return rows;
-}
-
-/**
- * weight_reports.csv rows: explaining_model = the reporter's model id,
- * version = the report condition's key. An invalid report keeps its reason in
- * the first report cell (so a reader counts it as invalid, as in the paper's data).
- */
-export function weightReportRows(record: RunRecord, conditionKey?: string): WeightReportWriteRow[] {
-  const rows: WeightReportWriteRow[] = [];
-  for (const { trial, result } of resultsInPlanOrder(record)) {
-    if (trial.kind !== 'report' || result.kind !== 'report') continue;
-    if (conditionKey && trial.condition !== conditionKey) continue;
-    const k = trial.a.length;
-    const report: (number | string | null)[] = result.weights
-      ? result.weights
-      : [`invalid: ${result.invalid?.reason ?? 'no weights'}`, ...Array.from({ length: k - 1 }, () => null)];
-    rows.push({ explainingModel: modelIdOf(record, trial.reporter), version: trial.condition, scenario: trial.scenarioId, report, a: trial.a, b: trial.b });
-  }
-  return rows;
-}
-
-/**
- * The CSV files of a run. weight_reports.csv holds every report condition;
- * with more than one, weight_reports_<condition>.csv holds each alone, which is
- * what `cli analyze --reports` needs to reproduce one condition's r.
- */
+/** The paper's CSV files of a run (one rule for the lab and the CLI: src/lib/run-export.ts). */
 export function runCsvFiles(record: RunRecord): ExportFile[] {
-  const files: ExportFile[] = [
-    { name: 'scenarios.csv', text: writePaperScenariosCsv(record.plan.scenarios.map((p) => p.scenario)), mime: CSV },
-    { name: 'selections.csv', text: writeSelectionsCsv(selectionRows(record)), mime: CSV },
-  ];
-  const reportKeys = record.spec.conditions.filter((c) => c.kind === 'reports').map((c) => c.key);
-  if (reportKeys.length) {
-    files.push({ name: 'weight_reports.csv', text: writeWeightReportsCsv(weightReportRows(record)), mime: CSV });
-    if (reportKeys.length > 1)
-      for (const key of reportKeys)
-        files.push({ name: `weight_reports_${slug(key)}.csv`, text: writeWeightReportsCsv(weightReportRows(record, key)), mime: CSV });
-  }
-  files.push({
-    name: 'target_weights.csv',
-    text: writeTargetWeightsCsv(record.plan.scenarios.map((p) => [p.scenario.id, p.target] as const)),
-    mime: CSV,
-  });
-  return files;
+  return runToPaperCsv(record).map((f) => ({ ...f, mime: CSV }));
 }
 
 export function runJson(record: RunRecord): ExportFile {

@@ -23,7 +23,9 @@ import {
 import type { Trial } from '../lib/plan';
 import type { ChatMessage } from '../lib/prompts';
 import type { InvalidReason } from '../lib/reports';
-import type { DecisionResult, RunRecord, TrialResult } from '../lib/runs';
+import { resultsInPlanOrder, type DecisionResult, type RunRecord, type TrialResult } from '../lib/runs';
+
+export { resultsInPlanOrder } from '../lib/runs';
 import { trialMessages } from '../lib/runner';
 import type { DecisionCondition, ExperimentSpec, ReportCondition, ReportMode } from '../lib/spec';
 
@@ -37,16 +39,6 @@ export interface AnalysisOptions {
 const decisionConditions = (spec: ExperimentSpec) => spec.conditions.filter((c): c is DecisionCondition => c.kind === 'decisions');
 const reportConditions = (spec: ExperimentSpec) => spec.conditions.filter((c): c is ReportCondition => c.kind === 'reports');
 
-/** Results by trial id, with their planned trial, in plan order. */
-export function resultsInPlanOrder(record: RunRecord): Array<{ trial: Trial; result: TrialResult }> {
-  const byId = new Map(record.results.map((r) => [r.trialId, r]));
-  const out: Array<{ trial: Trial; result: TrialResult }> = [];
-  for (const trial of record.plan.trials) {
-    const result = byId.get(trial.id);
-    if (result) out.push({ trial, result });
-  }
-  return out;
-}
 
 /** The decision trials of one condition as the analysis reads them (hard choice and P(A)). */
 export function decisionsOf(record: RunRecord, conditionKey: string): ScenarioDecision[] {

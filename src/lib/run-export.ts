@@ -1,49 +1,56 @@
 /**
  * A run record as the paper's CSV files, so `cli analyze` and the paper's own
- * R scripts read our runs. One selections file per decision condition and one
- * weight-reports file per report condition: pooling them would mix models.
- * The first of each kind gets the plain name (selections.csv,
- * weight_reports.csv); others are suffixed with their condition key.
+ * R scripts read our runs. Rows follow the plan's order.
+ *
+ * selections.csv holds the first decision condition and weight_reports.csv the
+ * first report condition (the self-report in the presets). With more than one
+ * condition of a kind, each also gets its own file, `selections_<key>.csv` or
+ * `weight_reports_<key>.csv`: pooling conditions would mix models.
  */
 import { writePaperScenariosCsv, writeSelectionsCsv, writeTargetWeightsCsv, writeWeightReportsCsv } from './paper-csv';
-import type { Trial } from './plan';
-import type { RunRecord } from './runs';
+import { resultsInPlanOrder, type RunRecord } from './runs';
+import type { Condition } from './spec';
 
-export type CsvFiles = Record<string, string>;
+export interface CsvFile {
+  name: string;
+  text: string;
+}
 
-export function runToPaperCsv(record: RunRecord): CsvFiles {
-  const trials = new Map<string, Trial>(record.plan.trials.map((t) => [t.id, t]));
+function selections(record: RunRecord, key: string): string {
   const modelId = new Map(record.spec.models.map((m) => [m.key, m.id]));
-  const files: CsvFiles = {
-    'scenarios.csv': writePaperScenariosCsv(record.plan.scenarios.map((p) => p.scenario)),
-    'target_weights.csv': writeTargetWeightsCsv(record.plan.scenarios.map((p) => [p.scenario.id, p.target] as const)),
-  };
-  let firstDecisions = true;
-  let firstReports = true;
-  for (const c of record.spec.conditions) {
-    const results = record.results.filter((r) => trials.get(r.trialId)?.condition === c.key);
-    if (c.kind === 'decisions') {
-      const name = firstDecisions ? 'selections.csv' : `selections.${c.key}.csv`;
-      firstDecisions = false;
-      files[name] = writeSelectionsCsv(
-        results.flatMap((r) => {
-          const t = trials.get(r.trialId)!;
-          return r.kind === 'decision' ? [{ model: modelId.get(c.model)!, scenario: t.scenarioId, selection: r.choice, a: t.a, b: t.b, pA: r.pA }] : [];
-        }),
-      );
-    } else {
-      const name = firstReports ? 'weight_reports.csv' : `weight_reports.${c.key}.csv`;
-      firstReports = false;
-      files[name] = writeWeightReportsCsv(
-        results.flatMap((r) => {
-          const t = trials.get(r.trialId)!;
-          if (r.kind !== 'report') return [];
-          // Invalid replies become empty cells: the paper's readers count and drop them.
-          const report = r.weights ?? t.a.map(() => null);
-          return [{ explainingModel: modelId.get(c.reporter)!, version: c.key, scenario: t.scenarioId, report, a: t.a, b: t.b }];
-        }),
-      );
-    }
-  }
-  return files;
+  return writeSelectionsCsv(
+    resultsInPlanOrder(record).flatMap(({ trial, result }) =>
+      trial.kind === 'decision' && result.kind === 'decision' && trial.condition === key
+        ? [{ model: modelId.get(trial.model) ?? trial.model, scenario: trial.scenarioId, selection: result.choice, a: trial.a, b: trial.b, pA: result.pA }]
+        : [],
+    ),
+  );
+}
+
+function weightReports(record: RunRecord, key: string): string {
+  const modelId = new Map(record.spec.models.map((m) => [m.key, m.id]));
+  return writeWeightReportsCsv(
+    resultsInPlanOrder(record).flatMap(({ trial, result }) => {
+      if (trial.kind !== 'report' || result.kind !== 'report' || trial.condition !== key) return [];
+      // An invalid reply keeps its reason in the first cell: the paper's readers count such rows as invalid.
+      const report = result.weights ?? [`invalid: ${result.invalid?.reason ?? 'no weights'}`, ...trial.a.slice(1).map(() => null)];
+      return [{ explainingModel: modelId.get(trial.reporter) ?? trial.reporter, version: trial.condition, scenario: trial.scenarioId, report, a: trial.a, b: trial.b }];
+    }),
+  );
+}
+
+function filesFor(kind: Condition['kind'], conditions: readonly Condition[], base: string, write: (key: string) => string): CsvFile[] {
+  const keys = conditions.filter((c) => c.kind === kind).map((c) => c.key);
+  if (!keys.length) return [];
+  return [{ name: `${base}.csv`, text: write(keys[0]) }, ...(keys.length > 1 ? keys.map((k) => ({ name: `${base}_${k}.csv`, text: write(k) })) : [])];
+}
+
+export function runToPaperCsv(record: RunRecord): CsvFile[] {
+  const conditions = record.spec.conditions;
+  return [
+    { name: 'scenarios.csv', text: writePaperScenariosCsv(record.plan.scenarios.map((p) => p.scenario)) },
+    ...filesFor('decisions', conditions, 'selections', (k) => selections(record, k)),
+    ...filesFor('reports', conditions, 'weight_reports', (k) => weightReports(record, k)),
+    { name: 'target_weights.csv', text: writeTargetWeightsCsv(record.plan.scenarios.map((p) => [p.scenario.id, p.target] as const)) },
+  ];
 }

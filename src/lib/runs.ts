@@ -6,7 +6,7 @@
 import type { EngineCapabilities } from './engine/types';
 import type { InvalidReason } from './reports';
 import type { ExperimentSpec, ReportMode } from './spec';
-import type { TrialPlan } from './plan';
+import type { Trial, TrialPlan } from './plan';
 
 export const RUN_FORMAT = 'introspection-lab/run';
 export const RUN_VERSION = 1;
@@ -90,4 +90,15 @@ export function indexResults(plan: TrialPlan, results: readonly TrialResult[]): 
     if (!byId.has(r.trialId)) byId.set(r.trialId, r);
   }
   return byId;
+}
+
+/** A run's results paired with their trials, in plan order (storage order can differ after a resume). */
+export function resultsInPlanOrder(record: Pick<RunRecord, 'plan' | 'results'>): Array<{ trial: Trial; result: TrialResult }> {
+  const byId = new Map(record.results.map((r) => [r.trialId, r]));
+  const out: Array<{ trial: Trial; result: TrialResult }> = [];
+  for (const trial of record.plan.trials) {
+    const result = byId.get(trial.id);
+    if (result) out.push({ trial, result });
+  }
+  return out;
 }
