@@ -40,7 +40,6 @@ const { timings, timed } = stepTimer();
 let tmp = '';
 let server: StaticServer;
 
-
 beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'engine-choice-e2e-'));
@@ -61,7 +60,6 @@ async function shot(page: Page, name: string) {
   await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
   await page.screenshot({ path: join(shots, `engine-choice-${name}.png`), fullPage: true });
 }
-
 
 describe.skipIf(!hasBrowser)('engine choice in headless Chromium (SwiftShader WebGPU, no network)', () => {
   it('auto picks WebLLM for a catalog model, WebLLM cannot load offline, the run completes on transformers.js with the reason shown', async () => {

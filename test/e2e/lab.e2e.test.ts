@@ -40,7 +40,6 @@ const { timings, timed } = stepTimer();
 let tmp = '';
 let server: StaticServer;
 
-
 beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'lab-e2e-'));
@@ -125,7 +124,6 @@ async function waitPhase(page: Page, phases: string[], timeout: number) {
   );
   return page.getByTestId('run-phase').getAttribute('data-phase');
 }
-
 
 async function downloadsOf(page: Page, count: number, click: () => Promise<void>): Promise<Download[]> {
   const got: Download[] = [];
