@@ -24,8 +24,6 @@ import type { Trial } from '../lib/plan';
 import type { ChatMessage } from '../lib/prompts';
 import type { InvalidReason } from '../lib/reports';
 import { resultsInPlanOrder, type DecisionResult, type RunRecord, type TrialResult } from '../lib/runs';
-
-export { resultsInPlanOrder } from '../lib/runs';
 import { trialMessages } from '../lib/runner';
 import type { DecisionCondition, ExperimentSpec, ReportCondition, ReportMode } from '../lib/spec';
 

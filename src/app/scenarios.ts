@@ -1,8 +1,6 @@
 import { builtinScenarioSet } from '../lib/scenarios';
 import type { Scenario } from '../lib/scenarios/types';
 
-export { resolveScenarios } from '../lib/plan';
-
 let cache: { seed: string; scenarios: Scenario[] } | null = null;
 
 /** The built-in scenarios for a seed, memoised (the form lists them on every keystroke). */

@@ -4,7 +4,7 @@
  * engines; keeps its live progress, per-condition speed and the latest trial;
  * on page load, offers unfinished runs for resume.
  */
-import { buildPlan, PlanError } from '../../lib/plan';
+import { buildPlan, PlanError, resolveScenarios } from '../../lib/plan';
 import { runExperiment, type RunProgress, type TrialEvent } from '../../lib/runner';
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../../lib/runs';
 import type { ExperimentSpec } from '../../lib/spec';
@@ -13,7 +13,6 @@ import { applyEngineEvent, engineRows, type EngineLive, type EngineRow } from '.
 import { describeRunError, isQuotaError, StorageFullError } from '../../app/idb-store';
 import { ConditionRates, type ConditionRow } from '../../app/progress';
 import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
-import { resolveScenarios } from '../../app/scenarios';
 import { runStore } from './db';
 import { library } from './library.svelte';
 import { models } from './models.svelte';
