@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../src/lib/plan';
 import { presetSpec } from '../src/lib/presets';
-import { runExperiment, type EngineProvider } from '../src/lib/runner';
+import { runExperiment, trialMessages, type EngineProvider, type TrialEvent } from '../src/lib/runner';
 import { RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/runs';
 import { EngineError } from '../src/lib/engine/types';
 import { SimulatedAgent } from './support/simulated-agent';
@@ -45,6 +45,17 @@ describe('runner', () => {
     expect(final.engines.self.model).toBe('simulated-agent');
     expect(progress.at(-1)).toBe(plan.trials.length);
     expect(store.metas.get('run-1')!.status).toBe('done');
+  });
+
+  it('reports each trial with the messages that trial was run on', async () => {
+    const { meta, plan, provider, store } = setup();
+    const events: TrialEvent[] = [];
+    await runExperiment({ meta, store, provider, onTrial: (e) => events.push(e) });
+    expect(events).toHaveLength(plan.trials.length);
+    for (const e of events) {
+      const planned = plan.scenarios.find((p) => p.scenario.id === e.trial.scenarioId)!;
+      expect(e.messages).toEqual(trialMessages(e.trial, planned, meta));
+    }
   });
 
   it('stores decisions with P(A) and reports with weights', async () => {

@@ -145,13 +145,15 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
       const onAbort = () => void engine.cancel();
       signal?.addEventListener('abort', onAbort);
       try {
+        const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta);
+        let messages = messagesOf(trials[0]);
         for (let i = 0; i < trials.length; i++) {
           const trial = trials[i];
           if (signal?.aborted) break;
           const planned = scenarios.get(trial.scenarioId)!;
-          const messages = trialMessages(trial, planned, meta);
-          const next = trials[i + 1];
-          if (next && engine.prepare) await engine.prepare(trialMessages(next, scenarios.get(next.scenarioId)!, meta));
+          // The next prompt is rendered once: handed to the engine now as a hint, run on the next turn.
+          const nextMessages = i + 1 < trials.length ? messagesOf(trials[i + 1]) : null;
+          if (nextMessages && engine.prepare) await engine.prepare(nextMessages);
           const result = await runTrial(engine, trial, messages, planned, clock);
           await store.saveResult(meta.id, result).catch((e: unknown) => {
             throw new StorageError(e);
@@ -161,6 +163,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
           byCondition[trial.condition].done++;
           opts.onTrial?.({ trial, messages, result });
           progress('running', key);
+          if (nextMessages) messages = nextMessages;
         }
       } finally {
         signal?.removeEventListener('abort', onAbort);
