@@ -85,6 +85,8 @@ export class TransformersEngine implements Engine {
   /** The hinted next prompt, and prompts already tokenised (tokenising is pure JS and costs ~1 ms). */
   private upcoming: ChatMessage[] | null = null;
   private readonly tokenized = new Map<string, number[]>();
+  /** First token id of each answer label ("A", "B"), per loaded tokenizer. */
+  private readonly labelIds = new Map<string, number>();
   readonly stats: EngineStats = { forwards: 0, tokensFed: 0, prefixHits: 0 };
 
   constructor(private readonly o: TransformersEngineOptions = {}) {}
@@ -287,9 +289,13 @@ export class TransformersEngine implements Engine {
     const { tok } = this.need();
     this.cancelRequested = false;
     const labelIds = labels.map((l) => {
-      const ids = tok.encode(l, { add_special_tokens: false });
-      if (!ids.length) throw new EngineError('unsupported', `label "${l}" has no tokens`);
-      return ids[0];
+      let id = this.labelIds.get(l);
+      if (id === undefined) {
+        const ids = tok.encode(l, { add_special_tokens: false });
+        if (!ids.length) throw new EngineError('unsupported', `label "${l}" has no tokens`);
+        this.labelIds.set(l, (id = ids[0]));
+      }
+      return id;
     });
     if (new Set(labelIds).size !== labelIds.length) throw new EngineError('unsupported', 'labels share their first token');
     const { logits, present } = await this.prefill(this.promptIds(messages));
@@ -360,6 +366,7 @@ export class TransformersEngine implements Engine {
   async unload(): Promise<void> {
     await this.dropPrefix();
     this.tokenized.clear();
+    this.labelIds.clear();
     this.upcoming = null;
     const m = this.model;
     this.model = null;
