@@ -18,8 +18,13 @@ import type { FixtureDtype, FixtureOptions } from './fixture/build';
 import { decisionMessages } from '../src/lib/prompts';
 import { conformanceInputs } from './conformance/inputs';
 
-/** fp32 tolerance (the 1e-4); q8 adds run-time activation quantization, which the reference emulates. */
-const TOL: Record<FixtureDtype, number> = { fp32: 1e-4, q4: 1e-4, q8: 1e-4 };
+/**
+ * fp32 and q4 (dequantized base): 1e-4. q8 also quantizes each projection's
+ * input to uint8 at run time; the reference emulates that in float64, and where
+ * onnxruntime's float32 activation sits on a rounding boundary one code flips
+ * (one step ≈ 1e-3 of the range), so q8 is held to 1e-3.
+ */
+const TOL: Record<FixtureDtype, number> = { fp32: 1e-4, q4: 1e-4, q8: 1e-3 };
 
 let root: string;
 const models: Record<string, FixtureInfo> = {};
