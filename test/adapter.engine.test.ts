@@ -114,3 +114,59 @@ describe('LoRA in the transformers.js engine (Node): logits equal the W + s·B·
     60_000,
   );
 });
+
+describe('LoRA config fields and bad adapters in the engine', () => {
+  it('honours rank_pattern, alpha_pattern, layers_to_transform and a regex target_modules (F16 weights)', async () => {
+    const info = models.optimum;
+    const a = await writeAdapter('patterns', info, {
+      seed: 7,
+      r: 8,
+      alpha: 16,
+      dtype: 'F16',
+      targets: ['q', 'v', 'down'],
+      layers: [1],
+      rankPattern: { v_proj: 4 },
+      alphaPattern: { 'layers.1.mlp.down_proj': 64 },
+      config: { target_modules: String.raw`.*\.(q_proj|v_proj|down_proj)` },
+    });
+    const { logits, caps } = await logitsOf(info.dir, 'fp32', { id: a.dir, scale: 0.5 });
+    const deltas = a.deltas.map((layer) => Object.fromEntries(Object.entries(layer).map(([k, d]) => [k, d!.map((v) => v * 0.5)])));
+    const ref = referenceForward(info.weightsByDtype.fp32!, ids, { lora: deltas }).logits.at(-1)!;
+    expect(caps.adapterInfo!.modules).toEqual(['model.layers.1.mlp.down_proj', 'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.v_proj']);
+    expect(maxDiff(logits, ref)).toBeLessThan(1e-4);
+    expect(maxDiff(ref, referenceForward(info.weightsByDtype.fp32!, ids).logits.at(-1)!)).toBeGreaterThan(0.05);
+  }, 60_000);
+
+  it('refuses each bad adapter with a clear error; nothing is half-applied and the loaded model stays usable', async () => {
+    const info = models.optimum;
+    const other = await writeFixtureModel(join(root, 'three-layers', 'fixture-llama'), { seed: 5, numLayers: 3 });
+    const wide = await writeFixtureModel(join(root, 'wide', 'fixture-llama'), { seed: 5, intermediateSize: 96 });
+    const bad: Array<[string, string, RegExp]> = [
+      ['missing module', (await writeAdapter('three', other, { seed: 1 })).dir, /model\.layers\.2\..*does not have/],
+      ['shape', (await writeAdapter('wide', wide, { seed: 1 })).dir, /features/],
+      ['other base model', (await writeAdapter('otherbase', info, { seed: 1, baseModel: 'Qwen/Qwen2.5-0.5B-Instruct' })).dir, /base_model_name_or_path|trained on/],
+      ['DoRA', (await writeAdapter('dora', info, { seed: 1, config: { use_dora: true } })).dir, /use_dora/],
+      ['missing folder', join(root, 'adapters', 'nope'), /adapter_config\.json/],
+    ];
+    const trunc = await writeAdapter('truncated', info, { seed: 1 });
+    await writeFile(join(trunc.dir, 'adapter_model.safetensors'), trunc.files['adapter_model.safetensors'].subarray(0, 1000));
+    bad.push(['truncated weights', trunc.dir, /safetensors/]);
+
+    const e = new TransformersEngine({ allowRemoteModels: false });
+    const caps = await e.load({ model: info.dir, device: 'cpu', dtype: 'fp32', adapter: { id: adapters.plain.dir } });
+    const before = await e.nextTokenLogits(ids);
+    for (const [what, dir, pattern] of bad) {
+      const err = await e.load({ model: info.dir, device: 'cpu', dtype: 'fp32', adapter: { id: dir } }).then(
+        () => null,
+        (x: Error) => x,
+      );
+      expect(err, what).not.toBeNull();
+      expect(err!.message, what).toMatch(/^\[bad_adapter\]/);
+      expect(err!.message, what).toMatch(pattern);
+      // The model with the earlier adapter is still loaded and computes exactly as before.
+      expect(await e.capabilities()).toEqual(caps);
+      expect(Array.from(await e.nextTokenLogits(ids))).toEqual(Array.from(before));
+    }
+    await e.unload();
+  }, 120_000);
+});
