@@ -178,12 +178,36 @@ export interface PatchOptions {
   config?: BaseModelConfig;
 }
 
+/** The edits that patch a model: same-length renames at byte offsets, and bytes to append. */
+export interface LoraPatchPlan {
+  renames: { offset: number; bytes: Uint8Array }[];
+  appended: Uint8Array;
+  applied: AppliedModule[];
+}
+
 /**
  * Patches `buffer[0, length)` (an ONNX model) with `adapter`. Validates
  * everything first: on any mismatch it throws AdapterError and leaves the
  * buffer untouched.
  */
 export function patchOnnxWithLora(buffer: Uint8Array, length: number, adapter: LoraAdapter, opts: PatchOptions = {}): PatchResult {
+  const { renames, appended, applied } = planLoraPatch(buffer, length, adapter, opts);
+  const total = length + appended.length;
+  const inPlace = buffer.length >= total;
+  const out = inPlace ? buffer.subarray(0, total) : new Uint8Array(total);
+  if (!inPlace) out.set(buffer.subarray(0, length));
+  for (const r of renames) out.set(r.bytes, r.offset);
+  out.set(appended, length);
+  return { bytes: out, applied, addedBytes: appended.length, inPlace };
+}
+
+/**
+ * The edits without applying them: what patchOnnxWithLora writes, for a caller
+ * that applies them to a file (Node: a copy of the model file, never read into
+ * memory). Reads only the graph's structure, never tensor bytes, so `buffer`
+ * may hold zeros where raw_data lies.
+ */
+export function planLoraPatch(buffer: Uint8Array, length: number, adapter: LoraAdapter, opts: PatchOptions = {}): LoraPatchPlan {
   const g = readOnnxGraph(buffer, length);
   const sites = findProjections(g, opts.config);
   if (!sites.size) throw layoutError('the ONNX graph has no projection nodes named like an Optimum or ModelBuilder export (/model/layers.{i}/self_attn/q_proj/MatMul …)');
@@ -264,13 +288,6 @@ export function patchOnnxWithLora(buffer: Uint8Array, length: number, adapter: L
   for (const t of inits) patch.message(5, t);
   const appended = new PbWriter().message(7, patch).finish();
 
-  // All checks passed: only now touch the buffer.
-  const total = length + appended.length;
-  const inPlace = buffer.length >= total;
-  const out = inPlace ? buffer.subarray(0, total) : new Uint8Array(total);
-  if (!inPlace) out.set(buffer.subarray(0, length));
   const enc = new TextEncoder();
-  for (const { span, name } of renames) out.set(enc.encode(name), span.start);
-  out.set(appended, length);
-  return { bytes: out, applied, addedBytes: appended.length, inPlace };
+  return { renames: renames.map(({ span, name }) => ({ offset: span.start, bytes: enc.encode(name) })), appended, applied };
 }
