@@ -136,8 +136,15 @@ type FileHandle = Awaited<ReturnType<typeof import('node:fs/promises').open>>;
  */
 async function readStructure(fh: FileHandle, size: number): Promise<Uint8Array> {
   const buf = new Uint8Array(size);
+  // Reads in windows of 64 KiB: nodes lie next to each other, so one read covers hundreds;
+  // at most one window's worth of each skipped payload is read.
+  let winStart = 0;
+  let winEnd = 0;
   const fill = async (pos: number, end: number) => {
-    if (end > pos) await fh.read(buf, pos, end - pos, pos);
+    if (end <= pos || (pos >= winStart && end <= winEnd)) return;
+    const to = Math.min(size, Math.max(end, pos + 65536));
+    await fh.read(buf, pos, to - pos, pos);
+    [winStart, winEnd] = [pos, to];
   };
   const bad = (msg: string) => new AdapterError('layout', `the ONNX model could not be read: ${msg}`);
   // level 0: ModelProto, 1: GraphProto, 2: TensorProto (initializer)
