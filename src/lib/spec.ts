@@ -13,7 +13,7 @@ export const SPEC_VERSION = 1;
 
 export type ReportMode = 'constrained' | 'free';
 export type DeviceChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
-export type EngineChoice = 'auto' | 'transformers' | 'webllm';
+export type EngineChoice = 'auto' | 'transformers' | 'webllm' | 'openai';
 
 export interface AdapterRef {
   /** Hugging Face id, URL or local folder of a PEFT LoRA adapter. */
@@ -32,6 +32,8 @@ export interface ModelRef {
   device?: DeviceChoice;
   dtype?: string;
   adapter?: AdapterRef;
+  /** With engine "openai": the server's OpenAI-compatible base URL ("http://host:8000/v1"); `id` is the served model name. */
+  baseUrl?: string;
 }
 
 /** Decision trials by one model → its learned (or native) weights. */
@@ -122,6 +124,8 @@ export function validateSpec(input: unknown): ExperimentSpec {
       if (!isObj(m) || typeof m.key !== 'string' || !m.key || typeof m.id !== 'string' || !m.id)
         p.push(`models[${i}] needs a non-empty "key" and "id".`);
       else if (modelKeys.has(m.key)) p.push(`models[${i}]: key "${m.key}" is used twice.`);
+      else if (m.engine === 'openai' && (typeof m.baseUrl !== 'string' || !/^https?:\/\//.test(m.baseUrl)))
+        p.push(`models[${i}]: engine "openai" needs a "baseUrl" (http://… or https://…).`);
       else modelKeys.add(m.key);
     });
 
