@@ -284,4 +284,9 @@ export class OpenAIEngine implements Engine {
   async capabilities(): Promise<EngineCapabilities | null> {
     return this.caps ? this.capabilitiesNow() : null;
   }
+
+  /** Drop the connection now (the provider's stop): in-flight requests are aborted. */
+  terminate(): void {
+    void this.unload();
+  }
 }

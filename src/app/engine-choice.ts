@@ -170,7 +170,7 @@ export interface EngineRow {
   state: 'loading' | 'loaded';
   /** The engine in use: the one loaded, else the one being tried. */
   engine: EngineName;
-  requested: EngineUserChoice;
+  requested: EngineChoiceRecord['requested'];
   reason: string;
   userChoiceHonored: boolean;
   webllmModel?: string;

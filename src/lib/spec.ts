@@ -13,7 +13,7 @@ export const SPEC_VERSION = 1;
 
 export type ReportMode = 'constrained' | 'free';
 export type DeviceChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
-export type EngineChoice = 'auto' | 'transformers' | 'webllm' | 'openai';
+export type EngineChoice = 'auto' | 'transformers' | 'webllm';
 
 export interface AdapterRef {
   /** Hugging Face id, URL or local folder of a PEFT LoRA adapter. */
@@ -28,7 +28,8 @@ export interface ModelRef {
   /** Hugging Face id, URL or local folder. */
   id: string;
   label?: string;
-  engine?: EngineChoice;
+  /** A browser engine (or 'auto'), or "openai": an OpenAI-compatible server at `baseUrl`. */
+  engine?: EngineChoice | 'openai';
   device?: DeviceChoice;
   dtype?: string;
   adapter?: AdapterRef;

@@ -9,8 +9,7 @@ import type { ReportParse } from '../reports';
 import type { AdapterRef, DeviceChoice, ReportMode } from '../spec';
 
 export type EngineName = 'transformers' | 'webllm' | 'openai';
-/** 'server': the model runs on an OpenAI-compatible server the user named (its own hardware). */
-export type Device = 'webgpu' | 'wasm' | 'cpu' | 'server';
+export type Device = 'webgpu' | 'wasm' | 'cpu';
 
 export interface LoadOptions {
   /** Hugging Face id, URL, or local folder (Node) / served folder URL (browser). */
@@ -39,7 +38,8 @@ export interface LoadProgress {
 export interface EngineCapabilities {
   engine: EngineName;
   model: string;
-  device: Device;
+  /** 'server': the model runs on an OpenAI-compatible server the user named (on its hardware). */
+  device: Device | 'server';
   dtype: string;
   /** Max tokens of prompt + reply. */
   contextLength: number;
