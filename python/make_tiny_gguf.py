@@ -57,6 +57,12 @@ def main() -> None:
     )
     torch.manual_seed(a.seed)
     model = LlamaForCausalLM(cfg).eval()
+    # Zero logits for the special tokens: with random weights they can take most of the mass, and a reply that
+    # ends (or starts with BOS) at once carries no logprobs entry — a real instruct model asked for "A" or "B"
+    # rarely does that. They stay possible (logit 0), just not likely.
+    with torch.no_grad():
+        for i in special:
+            model.lm_head.weight[i].zero_()
 
     w = gguf.GGUFWriter(a.out, "llama")
     w.add_name("tiny-random-llama")

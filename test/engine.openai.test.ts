@@ -139,6 +139,20 @@ describe('against the protocol double: what llama.cpp does not do', () => {
     expect((await engine.scoreChoice(msgs, ['A', 'B'])).labels).toEqual(['A', 'B']);
   });
 
+  it('samples again, with a new seed, when a decision reply ended at once and so carried no logprobs', async () => {
+    const engine = new OpenAIEngine({ baseUrl: fake.baseUrl });
+    await engine.load({ model: 'fake-model' });
+    const msgs = decisionMessages(inputs.scenarios[0], a, b);
+    const expected = await engine.scoreChoice(msgs, ['A', 'B']);
+    fake.faults.endAtOnce = 3;
+    const sent = fake.requests.length;
+    expect(await engine.scoreChoice(msgs, ['A', 'B'])).toEqual(expected);
+    expect(fake.requests.slice(sent).map((r) => r.body?.seed)).toEqual([undefined, 1, 2, 3]);
+    fake.faults.endAtOnce = 100;
+    expect(String(await codeOf(engine.scoreChoice(msgs, ['A', 'B'])))).toMatch(/\[server_error\].*no usable logprobs/);
+    fake.faults.endAtOnce = 0;
+  });
+
   it('falls back to 5 top log-probabilities where the server caps them lower than 20', async () => {
     const capped = await startFakeServer({ maxLogprobs: 5 });
     const engine = new OpenAIEngine({ baseUrl: capped.baseUrl });

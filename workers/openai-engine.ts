@@ -186,7 +186,7 @@ export class OpenAIEngine implements Engine {
       this.stats.probes++;
       try {
         let reply = await this.chat(this.decisionBody(model, messages, top));
-        for (let again = 0; again < 8 && endedAtOnce(reply); again++) reply = await this.chat(this.decisionBody(model, messages, top));
+        for (let again = 1; again <= 16 && endedAtOnce(reply); again++) reply = await this.chat({ ...this.decisionBody(model, messages, top), seed: again });
         const got = reply.choices?.[0]?.logprobs?.content?.[0]?.top_logprobs;
         return Array.isArray(got) && got.length ? { logprobs: true, topLogprobs: top } : { logprobs: false, topLogprobs: 0 };
       } catch (e) {
@@ -238,9 +238,10 @@ export class OpenAIEngine implements Engine {
     let reply = await this.chat(this.decisionBody(server.servedModel, messages, server.topLogprobs));
     // When the sampled first token ends the reply, llama.cpp returns no logprobs entry for it. The
     // distribution does not depend on which token was sampled, so another sample gives the same one.
-    for (let again = 0; again < 8 && endedAtOnce(reply); again++) {
+    // A new `seed` per try: some servers (llama-cpp-python) would otherwise draw the same token again.
+    for (let again = 1; again <= 16 && endedAtOnce(reply); again++) {
       this.stats.resampled++;
-      reply = await this.chat(this.decisionBody(server.servedModel, messages, server.topLogprobs));
+      reply = await this.chat({ ...this.decisionBody(server.servedModel, messages, server.topLogprobs), seed: again });
     }
     const top = reply.choices?.[0]?.logprobs?.content?.[0]?.top_logprobs;
     if (!Array.isArray(top) || !top.length || !top.every((t) => typeof t?.token === 'string' && typeof t.logprob === 'number'))

@@ -45,6 +45,11 @@ export interface Faults {
   malformed?: boolean;
   /** Leave `logprobs` out of decision replies. */
   noLogprobs?: boolean;
+  /**
+   * End this many next decision replies at once (the sampled token was the end of the reply): empty
+   * content and an empty logprobs list, as llama.cpp's servers answer then.
+   */
+  endAtOnce?: number;
 }
 
 export interface FakeServer {
@@ -129,6 +134,12 @@ export async function startFakeServer(o: FakeServerOptions = {}): Promise<FakeSe
     else if (Number(body.max_tokens) === 1) content = dist[0].token;
     else if (hash(seed) % 4 === 0) content = 'I weighed every attribute carefully.';
     else content = `{"weight": ${hash(seed) % 100}}`;
+    if (body.logprobs && state.faults.endAtOnce) {
+      state.faults.endAtOnce--;
+      return res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+        JSON.stringify({ id: 'chatcmpl-end', object: 'chat.completion', model: name, choices: [{ index: 0, message: { role: 'assistant', content: '' }, logprobs: { content: [] }, finish_reason: 'stop' }] }),
+      );
+    }
     const logprobs =
       body.logprobs && !state.faults.noLogprobs
         ? { content: [{ token: dist[0].token, logprob: dist[0].logprob, bytes: null, top_logprobs: dist.slice(0, wantTop).map((t) => ({ ...t, bytes: null })) }] }
