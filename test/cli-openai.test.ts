@@ -5,18 +5,18 @@
  * the planned trials, each once. Needs the project venv (llama-cpp-python).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../src/lib/runs';
+import { killAfterResults, lines } from './support/kill-run';
 import { startLlamaServer, type LlamaServer } from './support/llama-server';
 import { pythonSkip } from './support/python';
 
 const root = join(import.meta.dirname, '..');
 const node = process.execPath;
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
 
 describe.skipIf(pythonSkip)("cli run --engine openai on llama.cpp's real server", () => {
   let server: LlamaServer;
@@ -34,17 +34,7 @@ describe.skipIf(pythonSkip)("cli run --engine openai on llama.cpp's real server"
     const out = join(tmp, 'run');
     const args = ['--import', 'tsx', 'cli/main.ts', 'run', '--preset', 'classroom', '--engine', 'openai', '--base-url', server.baseUrl, '--model', server.model, '--control', server.model, '--concurrency', '4', '--out', out];
     const child = spawn(node, args, { cwd: root, stdio: 'ignore' });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (lines(join(out, 'results.jsonl')) >= 60) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
-      child.on('exit', () => (clearInterval(timer), reject(new Error('the run ended before it could be killed'))));
-    });
-    await new Promise((r) => child.once('exit', r));
+    await killAfterResults(child, join(out, 'results.jsonl'), 60);
     const killedAt = lines(join(out, 'results.jsonl'));
     const planned = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunRecord).plan.trials.map((t) => t.id);
     expect(planned).toHaveLength(10 * 30 + 10 * 5 * 2);
