@@ -273,9 +273,9 @@ export class OpenAIEngine implements Engine {
 
   async unload(): Promise<void> {
     this.generation++;
-    await this.cancel();
     this.caps = null;
     this.server = null;
+    await this.cancel();
   }
 
   private capabilitiesNow(): EngineCapabilities {

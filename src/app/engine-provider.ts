@@ -16,7 +16,7 @@ import { EngineError, type Engine, type LoadProgress } from '../lib/engine/types
 import type { EngineProvider } from '../lib/runner';
 import type { ModelRef } from '../lib/spec';
 import { WorkerEngine } from '../../workers/client';
-import { serverEngine } from './servers';
+import { serverChoiceRecord, serverEngine } from './servers';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
 import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo, type EngineUserChoice } from './engine-choice';
@@ -102,7 +102,7 @@ export class WorkerEngineProvider implements EngineProvider {
         engine.terminate();
         throw e;
       });
-      return this.keep(model, engineChoice, engine, model.label ?? model.id, caps);
+      return this.keep(model, engineChoice, engine, model.label ?? model.id, { ...caps, choice: serverChoiceRecord(caps) });
     }
     this.report ??= await (this.o.probe ?? probeDevice)();
     const report = this.report;

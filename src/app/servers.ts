@@ -7,7 +7,7 @@
  * memory unless the user asks the lab to remember it in this browser.
  * The lab talks to no host but these servers and the model hosts it downloads from.
  */
-import type { ServerCapabilities } from '../lib/engine/types';
+import type { EngineCapabilities, EngineChoiceRecord, ServerCapabilities } from '../lib/engine/types';
 import { OpenAIEngine } from '../../workers/openai-engine';
 import { normalizeBaseUrl, ServerClient } from '../../workers/openai-http';
 import { readList, writeJson } from './settings';
@@ -27,6 +27,17 @@ export interface ServerConnection {
 
 export function serverEngine(baseUrl: string, apiKey?: string): OpenAIEngine {
   return new OpenAIEngine({ baseUrl, apiKey });
+}
+
+/** How a served model's engine was chosen, in words (recorded with the run like the browser engines' choice). */
+export function serverChoiceRecord(caps: EngineCapabilities): EngineChoiceRecord {
+  const server = caps.server;
+  return {
+    requested: 'openai',
+    planned: 'openai',
+    reason: `${caps.model} runs on the server at ${server?.baseUrl ?? 'the address given'}. ${server?.notes.join(' ') ?? ''}`.trim(),
+    userChoiceHonored: true,
+  };
 }
 
 /** List the server's models and probe one (the first unless named). Throws EngineError with the server's words. */
