@@ -54,7 +54,7 @@ describe.skipIf(pythonSkip)("conformance against llama.cpp's real server (llama-
 describe('conformance against the protocol double (vLLM flavor)', () => {
   let fake: FakeServer;
   beforeAll(async () => {
-    fake = await startFakeServer({ flavor: 'vllm', model: 'Qwen/Qwen2.5-7B-Instruct' });
+    fake = await startFakeServer({ flavor: 'vllm', model: 'Qwen/Qwen2.5-7B-Instruct', promptLogprobs: true });
   });
   afterAll(async () => fake?.close());
 
@@ -62,7 +62,7 @@ describe('conformance against the protocol double (vLLM flavor)', () => {
     const engine = new OpenAIEngine({ baseUrl: fake.baseUrl });
     const caps = await engine.load({ model: 'Qwen/Qwen2.5-7B-Instruct' });
     expect(caps.contextLength).toBe(8192);
-    expect(caps.server).toMatchObject({ constrained: 'json_schema', logprobs: true, topLogprobs: 20 });
+    expect(caps.server).toMatchObject({ constrained: 'json_schema', logprobs: true, topLogprobs: 20, exactLabels: true });
     const results = await runConformance({ ...inputs, engine, reports: 200, freeReports: 40, missingModel: 'no-such-model' });
     for (const r of results) console.log(`double ${r.name}: ${JSON.stringify(r.figures ?? {})}`);
     expect(results).toHaveLength(9);
@@ -151,6 +151,32 @@ describe('against the protocol double: what llama.cpp does not do', () => {
     fake.faults.endAtOnce = 100;
     expect(String(await codeOf(engine.scoreChoice(msgs, ['A', 'B'])))).toMatch(/\[server_error\].*no usable logprobs/);
     fake.faults.endAtOnce = 0;
+  });
+
+  it("reads the labels' own log-probabilities where vLLM returns prompt_logprobs (exact), top-k where it does not, and both agree", async () => {
+    const recent = await startFakeServer({ promptLogprobs: true });
+    const exact = new OpenAIEngine({ baseUrl: recent.baseUrl });
+    const caps = await exact.load({ model: 'fake-model' });
+    expect(caps).toMatchObject({ approximateChoice: false, server: { exactLabels: true } });
+    const older = await startFakeServer();
+    const topk = new OpenAIEngine({ baseUrl: older.baseUrl });
+    expect(await topk.load({ model: 'fake-model' })).toMatchObject({ approximateChoice: true, server: { exactLabels: false } });
+    expect((await topk.capabilities())?.server?.notes.join(' ')).toMatch(/Decisions: top-20/);
+    for (const { a: oa, b: ob } of inputs.options[0]) {
+      const msgs = decisionMessages(inputs.scenarios[0], oa, ob);
+      const e = await exact.scoreChoice(msgs, ['A', 'B']);
+      const t = await topk.scoreChoice(msgs, ['A', 'B']);
+      expect(e.basis).toBe('full');
+      expect(t.basis).toBe('top-k');
+      // Both labels are among the double's top 20, so the two paths must give the same numbers.
+      e.logprobs.forEach((l, i) => expect(l).toBeCloseTo(t.logprobs[i], 12));
+    }
+    // The exact request: the label as the open final assistant message, the prompt tokens' log-probabilities.
+    const sent = recent.requests.at(-1)?.body;
+    expect(sent).toMatchObject({ add_generation_prompt: false, continue_final_message: true, prompt_logprobs: 0 });
+    expect((sent?.messages as Array<{ role: string; content: string }>).at(-1)).toEqual({ role: 'assistant', content: 'B' });
+    await older.close();
+    await recent.close();
   });
 
   it('falls back to 5 top log-probabilities where the server caps them lower than 20', async () => {

@@ -15,7 +15,7 @@ import { startFakeServer, type FakeServer } from './support/fake-openai-server';
 
 let fake: FakeServer;
 beforeAll(async () => {
-  fake = await startFakeServer({ flavor: 'vllm', model: 'Qwen/Qwen2.5-72B-Instruct', adapters: ['macbeth'] });
+  fake = await startFakeServer({ flavor: 'vllm', model: 'Qwen/Qwen2.5-72B-Instruct', adapters: ['macbeth'], promptLogprobs: true });
 });
 afterAll(async () => fake?.close());
 
@@ -24,8 +24,8 @@ describe('model servers in the lab', () => {
     const c = await connectServer(`${fake.baseUrl}/`);
     expect(c.baseUrl).toBe(fake.baseUrl);
     expect(c.models).toEqual(['Qwen/Qwen2.5-72B-Instruct', 'macbeth']);
-    expect(c.probe).toMatchObject({ logprobs: true, topLogprobs: 20, constrained: 'json_schema' });
-    expect(c.probe.notes.join(' ')).toMatch(/top-20 log-probabilities.*response_format json_schema/s);
+    expect(c.probe).toMatchObject({ logprobs: true, topLogprobs: 20, exactLabels: true, constrained: 'json_schema' });
+    expect(c.probe.notes.join(' ')).toMatch(/Decisions: exact.*response_format json_schema/s);
     await expect(connectServer('ftp://example')).rejects.toThrow(/\[server_unreachable\].*not an http:\/\/ or https:\/\/ address/);
   });
 

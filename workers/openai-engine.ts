@@ -18,10 +18,12 @@
  *    LM Studio; GBNF `grammar`: llama.cpp's servers; `{type: json_object,
  *    schema}`: llama-cpp-python; Ollama's `format`).
  *
- * Decisions: P(A) from the labels' entries among the top-k log-probabilities
- * at temperature 1 (the model's own distribution; servers report logprobs
- * before sampling), basis 'top-k'; a label outside the top k gets an upper
- * bound (scoreFromTopLogprobs). Reports: greedy; constrained under the probed
+ * Decisions, exact where the server allows: each label's own log-probability,
+ * sent as the open final assistant message with `prompt_logprobs` (vLLM),
+ * basis 'full'. Otherwise P(A) from the labels' entries among the top-k
+ * log-probabilities at temperature 1 (the model's own distribution; servers
+ * report logprobs before sampling), basis 'top-k'; a label outside the top k
+ * gets an upper bound (scoreFromTopLogprobs). Reports: greedy; constrained under the probed
  * format, free as the paper did; both parsed by parseReport.
  */
 import type { ChatMessage } from '../src/lib/prompts';
@@ -30,7 +32,7 @@ import type { ReportMode } from '../src/lib/spec';
 import type { ChoiceScore, ConstrainedFormat, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult, ServerCapabilities } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
 import { ServerClient, type ServerClientOptions } from './openai-http';
-import { constrainedBudget, reportGrammar, reportSchema, scoreFromTopLogprobs, type TopLogprob } from './webllm-helpers';
+import { constrainedBudget, reportGrammar, reportSchema, scoreFromLabelLogprobs, scoreFromTopLogprobs, type TopLogprob } from './webllm-helpers';
 
 export interface OpenAIEngineOptions extends ServerClientOptions {
   /** Force a constrained-report format instead of probing ('none': constrained reports are refused). */
@@ -42,6 +44,8 @@ export interface OpenAIEngineOptions extends ServerClientOptions {
 }
 
 interface ChatReply {
+  /** vLLM, when asked with `prompt_logprobs`: per prompt token, {token id: {logprob, decoded_token}} (null for the first). */
+  prompt_logprobs?: Array<Record<string, { logprob?: unknown; decoded_token?: unknown }> | null> | null;
   choices?: Array<{
     message?: { content?: string | null };
     finish_reason?: string | null;
@@ -84,7 +88,7 @@ export class OpenAIEngine implements Engine {
   private readonly inFlight = new Set<AbortController>();
   private generation = 0;
   /** Requests sent, by kind (for tests and the benchmark). */
-  readonly stats = { decisions: 0, reports: 0, probes: 0, resampled: 0 };
+  readonly stats = { decisions: 0, reports: 0, probes: 0, resampled: 0, topKFallbacks: 0 };
 
   constructor(private readonly o: OpenAIEngineOptions) {
     this.client = new ServerClient(o);
@@ -130,8 +134,11 @@ export class OpenAIEngine implements Engine {
 
     onProgress?.({ phase: 'init', text: 'Probing log-probabilities' });
     const { logprobs, topLogprobs } = await this.probeLogprobs(servedModel);
+    const exactLabels = logprobs && (await this.labelLogprob(servedModel, [{ role: 'user', content: 'Answer with A or B.' }], 'A', true)) !== null;
     notes.push(
-      logprobs
+      exactLabels
+        ? "Decisions: exact — each label's own log-probability (the label as an open assistant message, prompt_logprobs)."
+        : logprobs
         ? `Decisions: top-${topLogprobs} log-probabilities (P(A) from the labels' entries; a label outside the top ${topLogprobs} gets an upper bound).`
         : 'Decisions: this server returns no log-probabilities, so decision trials cannot run (vLLM and llama.cpp return them; Ollama only from 0.12).',
     );
@@ -149,7 +156,7 @@ export class OpenAIEngine implements Engine {
     if (!ctx) notes.push('The server does not report its context length (2048 shown); it refuses longer prompts with its own message.');
     if (generation !== this.generation) throw new EngineError('cancelled', 'unloaded while connecting');
 
-    this.server = { baseUrl: this.client.baseUrl, models, servedModel, logprobs, topLogprobs, constrained, adapter, notes };
+    this.server = { baseUrl: this.client.baseUrl, models, servedModel, logprobs, topLogprobs, exactLabels, constrained, adapter, notes };
     this.caps = {
       engine: 'openai',
       model: opts.model,
@@ -157,7 +164,7 @@ export class OpenAIEngine implements Engine {
       dtype: 'as served',
       contextLength: ctx ?? 2048,
       adapter: opts.adapter ? servedModel : null,
-      approximateChoice: true,
+      approximateChoice: !exactLabels,
       maxConcurrency: this.o.maxConcurrency ?? 64,
       server: this.server,
     };
@@ -178,6 +185,30 @@ export class OpenAIEngine implements Engine {
       logprobs: true,
       top_logprobs: top,
     };
+  }
+
+  /**
+   * log P(label | prompt) read directly: the label as the open final assistant message
+   * (`continue_final_message`, vLLM's chat template options) and the prompt tokens'
+   * log-probabilities (`prompt_logprobs: 0`). Null when the server does not answer that way or the
+   * label is not one token of its own there (it merged with what precedes it).
+   */
+  private async labelLogprob(model: string, messages: ChatMessage[], label: string, probing = false): Promise<number | null> {
+    const request = this.chat({
+      model,
+      messages: [...messages.map((m) => ({ role: m.role, content: m.content })), { role: 'assistant', content: label }],
+      add_generation_prompt: false,
+      continue_final_message: true,
+      max_tokens: 1,
+      temperature: 1,
+      prompt_logprobs: 0,
+    });
+    // At the probe, a server that refuses these fields simply has no exact path; in a run, errors are errors.
+    const reply = probing ? await request.catch(() => null) : await request;
+    const last = reply?.prompt_logprobs?.at(-1);
+    if (!last || typeof last !== 'object') return null;
+    const hit = Object.values(last).find((t) => t?.decoded_token === label && typeof t.logprob === 'number' && t.logprob <= 0);
+    return hit ? (hit.logprob as number) : null;
   }
 
   private async probeLogprobs(model: string): Promise<{ logprobs: boolean; topLogprobs: number }> {
@@ -235,6 +266,11 @@ export class OpenAIEngine implements Engine {
     const server = this.need();
     if (!server.logprobs) throw new EngineError('unsupported', `the server at ${server.baseUrl} returns no log-probabilities, which decision trials need`);
     this.stats.decisions++;
+    if (server.exactLabels) {
+      const exact = await Promise.all(labels.map((l) => this.labelLogprob(server.servedModel, messages, l)));
+      if (exact.every((x): x is number => x !== null)) return scoreFromLabelLogprobs(labels, exact, 'full');
+      this.stats.topKFallbacks++;
+    }
     let reply = await this.chat(this.decisionBody(server.servedModel, messages, server.topLogprobs));
     // When the sampled first token ends the reply, llama.cpp returns no logprobs entry for it. The
     // distribution does not depend on which token was sampled, so another sample gives the same one.

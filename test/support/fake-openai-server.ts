@@ -34,6 +34,11 @@ export interface FakeServerOptions {
   maxLogprobs?: number;
   /** Milliseconds each completion takes. */
   delayMs?: number;
+  /**
+   * vLLM's `prompt_logprobs` with `continue_final_message` (chat template options; vLLM flavor only).
+   * Off by default: an older vLLM, which ignores them.
+   */
+  promptLogprobs?: boolean;
 }
 
 export interface Faults {
@@ -72,14 +77,17 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-/** A seeded log-softmax over VOCAB plus a tail of unlisted tokens (so the listed mass is < 1). */
-function distribution(seed: string): Array<{ token: string; logprob: number }> {
+/**
+ * A seeded log-softmax over VOCAB plus 2000 unlisted tokens at logit 0 (so the listed mass is < 1):
+ * the listed tokens, most likely first, and the log-probability of any unlisted one.
+ */
+function distribution(seed: string): Array<{ token: string; logprob: number }> & { unlisted: number } {
   let x = hash(seed) || 1;
   const rnd = () => ((x = Math.imul(x ^ (x >>> 15), 2246822519) >>> 0), x / 2 ** 32);
   const logits = VOCAB.map(() => rnd() * 6);
-  const tail = 2000 * Math.exp(0); // 2000 unlisted tokens at logit 0
-  const z = Math.log(logits.reduce((s, l) => s + Math.exp(l), 0) + tail);
-  return VOCAB.map((token, i) => ({ token, logprob: logits[i] - z })).sort((a, b) => b.logprob - a.logprob);
+  const z = Math.log(logits.reduce((s, l) => s + Math.exp(l), 0) + 2000);
+  const listed = VOCAB.map((token, i) => ({ token, logprob: logits[i] - z })).sort((a, b) => b.logprob - a.logprob);
+  return Object.assign(listed, { unlisted: -z });
 }
 
 interface Schema {
@@ -123,6 +131,16 @@ export async function startFakeServer(o: FakeServerOptions = {}): Promise<FakeSe
       return error(res, 400, `Requested top logprobs of ${wantTop} exceeds the maximum allowed value of ${o.maxLogprobs ?? 20}`);
     if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
 
+    const last = messages.at(-1);
+    if (flavor === 'vllm' && o.promptLogprobs && typeof body.prompt_logprobs === 'number' && body.continue_final_message && last?.role === 'assistant') {
+      // The prompt's last token is the open assistant message's text: its log-probability after the rest.
+      const before = distribution(name + JSON.stringify(messages.slice(0, -1)));
+      const hit = before.find((t) => t.token === last.content);
+      const entry = { [String(hash(last.content) % 50000)]: { logprob: hit ? hit.logprob : before.unlisted, rank: hit ? before.indexOf(hit) + 1 : before.length + 1, decoded_token: last.content } };
+      return res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+        JSON.stringify({ id: 'chatcmpl-p', object: 'chat.completion', model: name, prompt_logprobs: [null, ...messages.map(() => ({ '7': { logprob: -1.5, rank: 3, decoded_token: 'x' } })), entry], choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, logprobs: null, finish_reason: 'length' }] }),
+      );
+    }
     let schema: Schema | null = null;
     const rf = body.response_format as { type?: string; json_schema?: { schema?: Schema } } | undefined;
     if (flavor === 'vllm' && rf?.type === 'json_schema') schema = rf.json_schema?.schema ?? null;

@@ -65,6 +65,11 @@ export interface ServerCapabilities {
   /** Whether a one-token completion came back with top_logprobs, and how many. */
   logprobs: boolean;
   topLogprobs: number;
+  /**
+   * Whether the labels' own log-probabilities come back directly (vLLM: the label as an open final
+   * assistant message, `prompt_logprobs`): decisions are then exact (basis 'full'), not top-k.
+   */
+  exactLabels?: boolean;
   /** How constrained reports are asked for, or null when no format was enforced. */
   constrained: ConstrainedFormat | null;
   /** 'named': the adapter is a served model; 'runtime': loaded through the server's load endpoint. */
