@@ -140,7 +140,7 @@ export class OpenAIEngine implements Engine {
         ? "Decisions: exact — each label's own log-probability (the label as an open assistant message, prompt_logprobs)."
         : logprobs
         ? `Decisions: top-${topLogprobs} log-probabilities (P(A) from the labels' entries; a label outside the top ${topLogprobs} gets an upper bound).`
-        : 'Decisions: this server returns no log-probabilities, so decision trials cannot run (vLLM and llama.cpp return them; Ollama only from 0.12).',
+        : 'Decisions: this server returns no log-probabilities, so decision trials cannot run (vLLM and llama.cpp return them; Ollama only in recent versions).',
     );
 
     onProgress?.({ phase: 'init', text: 'Probing structured output' });

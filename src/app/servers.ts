@@ -1,8 +1,8 @@
 /**
  * Servers the user names: OpenAI-compatible endpoints (vLLM, SGLang,
  * llama.cpp's server, Ollama, LM Studio) whose models the lab can use as
- * deciders, reporters and observers. Connecting lists the served models and
- * probes one (log-probabilities, structured output) so what the server
+ * deciders and reporters (the model under study or the control). Connecting
+ * lists the served models and probes one (log-probabilities, structured output) so what the server
  * supports is shown in words before a run. An API key stays in this page's
  * memory unless the user asks the lab to remember it in this browser.
  * The lab talks to no host but these servers and the model hosts it downloads from.
