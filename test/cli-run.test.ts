@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFixtureModel } from './fixture/model';
 import type { RunRecord } from '../src/lib/runs';
+import { killAfterResults, lines } from './support/kill-run';
 
 const root = join(import.meta.dirname, '..');
 // One process (node with tsx's loader), so SIGKILL hits the run itself, not a wrapper.
@@ -27,7 +28,6 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
 
 describe('cli run', () => {
   it('resumes a killed run with exactly the planned trials, and its CSVs analyse', async () => {
@@ -35,17 +35,7 @@ describe('cli run', () => {
     const args = [...tsxArgs, 'cli/main.ts', 'run', '--preset', 'classroom', '--scenarios', '4', '--decisions', '40', '--reports', '4', '--model', model, '--control', model, '--out', out];
     const child = spawn(node, args, { cwd: root, stdio: 'ignore' });
     // Kill it hard once some results are on disk but well before the end.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (lines(join(out, 'results.jsonl')) >= 25) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
-      child.on('exit', () => (clearInterval(timer), reject(new Error('the run ended before it could be killed'))));
-    });
-    await new Promise((r) => child.once('exit', r));
+    await killAfterResults(child, join(out, 'results.jsonl'), 25);
     const killedAt = lines(join(out, 'results.jsonl'));
     const planned = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunRecord).plan.trials.map((t) => t.id);
     expect(killedAt).toBeGreaterThan(0);

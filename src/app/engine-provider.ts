@@ -16,9 +16,10 @@ import { EngineError, type Engine, type LoadProgress } from '../lib/engine/types
 import type { EngineProvider } from '../lib/runner';
 import type { ModelRef } from '../lib/spec';
 import { WorkerEngine } from '../../workers/client';
+import { serverChoiceRecord, serverEngine } from './servers';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
-import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo } from './engine-choice';
+import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo, type EngineUserChoice } from './engine-choice';
 
 export type { EngineEvent } from './engine-choice';
 
@@ -35,7 +36,12 @@ export interface ProviderOptions {
   create?: typeof WorkerEngine.create;
   /** For tests: the device probe. */
   probe?: () => Promise<DeviceReport>;
+  /** The API key the user gave for a server (engine "openai"), if any. */
+  serverKey?: (baseUrl: string) => string | undefined;
 }
+
+/** An engine the provider holds: a worker, or a server connection (HTTP from the page). */
+type HeldEngine = Engine & { terminate(): void };
 
 /** The device and dtype a model will load with, resolving "auto" against what exists. */
 export function resolveLoad(model: ModelRef, report: DeviceReport, available?: readonly string[]): { device: 'webgpu' | 'wasm' | 'cpu'; dtype: string } {
@@ -57,7 +63,7 @@ export function workerOptionsFor(id: string, localModels?: string | null) {
 }
 
 export class WorkerEngineProvider implements EngineProvider {
-  private current: { key: string; id: string; engineChoice: string; engine: WorkerEngine; caps: ChosenCapabilities } | null = null;
+  private current: { key: string; id: string; engineChoice: string; engine: HeldEngine; caps: ChosenCapabilities } | null = null;
   private report: DeviceReport | null = null;
   /** Aborting this while a model loads stops the worker (a load cannot be cancelled otherwise). */
   signal: AbortSignal | null = null;
@@ -89,11 +95,20 @@ export class WorkerEngineProvider implements EngineProvider {
     const engineChoice = model.engine ?? 'auto';
     if (this.current && this.current.key === model.key && this.current.id === model.id && this.current.engineChoice === engineChoice) return this.current;
     this.terminate();
+    if (model.engine === 'openai') {
+      // A served model needs no worker: the calls are HTTP, the model runs on the server.
+      const engine = serverEngine(model.baseUrl ?? '', this.o.serverKey?.(model.baseUrl ?? ''));
+      const caps = await this.loadIn(() => engine.load({ model: model.id, adapter: model.adapter }, onProgress)).catch((e: unknown) => {
+        engine.terminate();
+        throw e;
+      });
+      return this.keep(model, engineChoice, engine, model.label ?? model.id, { ...caps, choice: serverChoiceRecord(caps) });
+    }
     this.report ??= await (this.o.probe ?? probeDevice)();
     const report = this.report;
     const info = this.o.modelInfo?.(model.id) ?? engineModelInfo(model.id, this.o.localModels, { label: model.label });
     const name = info.label ?? model.label ?? model.id;
-    const plan = planEngine(info, engineChoice, report, model.device);
+    const plan = planEngine(info, engineChoice as EngineUserChoice, report, model.device);
     const base = { key: model.key, modelId: model.id, name };
     this.o.onEngine?.({ kind: 'planned', ...base, plan });
     const choice: EngineChoiceRecord = choiceRecord(plan);
@@ -128,7 +143,7 @@ export class WorkerEngineProvider implements EngineProvider {
     }
   }
 
-  private keep(model: ModelRef, engineChoice: string, engine: WorkerEngine, name: string, caps: ChosenCapabilities) {
+  private keep(model: ModelRef, engineChoice: string, engine: HeldEngine, name: string, caps: ChosenCapabilities) {
     this.current = { key: model.key, id: model.id, engineChoice, engine, caps };
     this.o.onEngine?.({ kind: 'loaded', key: model.key, modelId: model.id, name, caps });
     return this.current;

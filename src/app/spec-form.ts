@@ -15,8 +15,12 @@ export interface ModelChoice {
   device: DeviceChoice;
   /** "auto" or a build name (q4, q4f16, fp32…). */
   dtype: string;
-  /** Which engine runs it: "auto" (absent) lets the lab choose (WebLLM where it has the model and WebGPU is there). */
-  engine?: EngineChoice;
+  /**
+   * Which engine runs it: "auto" (absent) lets the lab choose (WebLLM where it has the model and WebGPU is there);
+   * "openai": a model served by the OpenAI-compatible server at `baseUrl` (`id` is its served name).
+   */
+  engine?: EngineChoice | 'openai';
+  baseUrl?: string;
 }
 
 export interface SpecForm {
@@ -56,8 +60,7 @@ function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
     id: m.id,
     ...(m.label ? { label: m.label } : {}),
     engine: m.engine ?? 'auto',
-    device: m.device,
-    ...(m.dtype && m.dtype !== 'auto' ? { dtype: m.dtype } : {}),
+    ...(m.engine === 'openai' ? { baseUrl: m.baseUrl } : { device: m.device, ...(m.dtype && m.dtype !== 'auto' ? { dtype: m.dtype } : {}) }),
   };
 }
 
@@ -155,7 +158,7 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
 function choiceFrom(ref: ModelRef | undefined): ModelChoice | null {
   if (!ref) return null;
   const device = ref.device ?? 'auto';
-  return { id: ref.id, ...(ref.label ? { label: ref.label } : {}), device, dtype: ref.dtype ?? 'auto', engine: ref.engine ?? 'auto' };
+  return { id: ref.id, ...(ref.label ? { label: ref.label } : {}), device, dtype: ref.dtype ?? 'auto', engine: ref.engine ?? 'auto', ...(ref.baseUrl ? { baseUrl: ref.baseUrl } : {}) };
 }
 
 /**

@@ -53,6 +53,11 @@ export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
   onTrial?: (e: TrialEvent) => void;
   clock?: () => number;
+  /**
+   * Trials in flight at once, for engines that take overlapping calls
+   * (capabilities().maxConcurrency; a server batches them). Others run one at a time.
+   */
+  concurrency?: number;
 }
 
 export function trialMessages(trial: Trial, planned: PlannedScenario, meta: RunMeta): ChatMessage[] {
@@ -129,6 +134,23 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
   await save({});
   progress('running');
 
+  // Saves go one at a time, in completion order, even with several trials in flight.
+  let saving: Promise<void> = Promise.resolve();
+  const stored = (result: TrialResult) =>
+    (saving = saving.then(() =>
+      store.saveResult(meta.id, result).catch((e: unknown) => {
+        throw new StorageError(e);
+      }),
+    ));
+  /** A trial counts only once its result is stored. */
+  const counted = (trial: Trial, messages: ChatMessage[], result: TrialResult, key: string) => {
+    doneCount++;
+    ranHere++;
+    byCondition[trial.condition].done++;
+    opts.onTrial?.({ trial, messages, result });
+    progress('running', key);
+  };
+
   // Group by model so each is loaded once; within a model keep the spec's order.
   const modelOrder = meta.spec.models.map((m) => m.key);
   const condModel = new Map(meta.spec.conditions.map((c) => [c.key, conditionModel(c)]));
@@ -144,7 +166,17 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
       await save({ engines: { ...meta.engines, [key]: caps } });
       const onAbort = () => void engine.cancel();
       signal?.addEventListener('abort', onAbort);
+      const inFlight = Math.max(1, Math.min(opts.concurrency ?? 1, caps.maxConcurrency ?? 1));
       try {
+        if (inFlight > 1) {
+          await runInFlight(inFlight, trials, async (trial) => {
+            const messages = trialMessages(trial, scenarios.get(trial.scenarioId)!, meta);
+            const result = await runTrial(engine, trial, messages, scenarios.get(trial.scenarioId)!, clock);
+            await stored(result);
+            counted(trial, messages, result, key);
+          }, signal);
+          continue;
+        }
         const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta);
         let messages = messagesOf(trials[0]);
         for (let i = 0; i < trials.length; i++) {
@@ -155,14 +187,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
           const nextMessages = i + 1 < trials.length ? messagesOf(trials[i + 1]) : null;
           if (nextMessages && engine.prepare) await engine.prepare(nextMessages);
           const result = await runTrial(engine, trial, messages, planned, clock);
-          await store.saveResult(meta.id, result).catch((e: unknown) => {
-            throw new StorageError(e);
-          });
-          doneCount++;
-          ranHere++;
-          byCondition[trial.condition].done++;
-          opts.onTrial?.({ trial, messages, result });
-          progress('running', key);
+          await stored(result);
+          counted(trial, messages, result, key);
           if (nextMessages) messages = nextMessages;
         }
       } finally {
@@ -192,4 +218,27 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
     progress('finished');
     return meta;
   }
+}
+
+/**
+ * Run `trials` with up to `n` in flight, each taken exactly once in plan
+ * order. After the first failure (or an abort) no new trial starts; the ones
+ * in flight finish — their results are stored — and then the first error is
+ * thrown, so nothing that completed is lost.
+ */
+async function runInFlight(n: number, trials: Trial[], run: (t: Trial) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const lane = async () => {
+    while (!failure && !signal?.aborted && next < trials.length) {
+      const trial = trials[next++];
+      try {
+        await run(trial);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, trials.length) }, lane));
+  if (failure) throw (failure as { error: unknown }).error;
 }

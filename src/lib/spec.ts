@@ -28,10 +28,13 @@ export interface ModelRef {
   /** Hugging Face id, URL or local folder. */
   id: string;
   label?: string;
-  engine?: EngineChoice;
+  /** A browser engine (or 'auto'), or "openai": an OpenAI-compatible server at `baseUrl`. */
+  engine?: EngineChoice | 'openai';
   device?: DeviceChoice;
   dtype?: string;
   adapter?: AdapterRef;
+  /** With engine "openai": the server's OpenAI-compatible base URL ("http://host:8000/v1"); `id` is the served model name. */
+  baseUrl?: string;
 }
 
 /** Decision trials by one model → its learned (or native) weights. */
@@ -122,6 +125,8 @@ export function validateSpec(input: unknown): ExperimentSpec {
       if (!isObj(m) || typeof m.key !== 'string' || !m.key || typeof m.id !== 'string' || !m.id)
         p.push(`models[${i}] needs a non-empty "key" and "id".`);
       else if (modelKeys.has(m.key)) p.push(`models[${i}]: key "${m.key}" is used twice.`);
+      else if (m.engine === 'openai' && (typeof m.baseUrl !== 'string' || !/^https?:\/\//.test(m.baseUrl)))
+        p.push(`models[${i}]: engine "openai" needs a "baseUrl" (http://… or https://…).`);
       else modelKeys.add(m.key);
     });
 

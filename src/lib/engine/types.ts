@@ -8,7 +8,7 @@ import type { ChatMessage } from '../prompts';
 import type { ReportParse } from '../reports';
 import type { AdapterRef, DeviceChoice, ReportMode } from '../spec';
 
-export type EngineName = 'transformers' | 'webllm';
+export type EngineName = 'transformers' | 'webllm' | 'openai';
 export type Device = 'webgpu' | 'wasm' | 'cpu';
 
 export interface LoadOptions {
@@ -38,7 +38,8 @@ export interface LoadProgress {
 export interface EngineCapabilities {
   engine: EngineName;
   model: string;
-  device: Device;
+  /** 'server': the model runs on an OpenAI-compatible server the user named (on its hardware). */
+  device: Device | 'server';
   dtype: string;
   /** Max tokens of prompt + reply. */
   contextLength: number;
@@ -47,6 +48,34 @@ export interface EngineCapabilities {
   approximateChoice?: boolean;
   /** How this engine was chosen for the model, when the app chose it (recorded with the run). */
   choice?: EngineChoiceRecord;
+  /** How many calls may be in flight at once (a server batches them); 1 when absent. */
+  maxConcurrency?: number;
+  /** What an OpenAI-compatible server showed it supports, probed at load (engine 'openai'). */
+  server?: ServerCapabilities;
+}
+
+export type ConstrainedFormat = 'json_schema' | 'grammar' | 'json_object_schema' | 'ollama_format';
+
+export interface ServerCapabilities {
+  baseUrl: string;
+  /** Model names the server lists at /models. */
+  models: string[];
+  /** The served model name requests go to (the adapter's name when one is used). */
+  servedModel: string;
+  /** Whether a one-token completion came back with top_logprobs, and how many. */
+  logprobs: boolean;
+  topLogprobs: number;
+  /**
+   * Whether the labels' own log-probabilities come back directly (vLLM: the label as an open final
+   * assistant message, `prompt_logprobs`): decisions are then exact (basis 'full'), not top-k.
+   */
+  exactLabels?: boolean;
+  /** How constrained reports are asked for, or null when no format was enforced. */
+  constrained: ConstrainedFormat | null;
+  /** 'named': the adapter is a served model; 'runtime': loaded through the server's load endpoint. */
+  adapter: 'named' | 'runtime' | null;
+  /** What the server supports and lacks, in words, for the user before a run. */
+  notes: string[];
 }
 
 export interface EngineChoiceRecord {
@@ -111,6 +140,8 @@ export type EngineErrorCode =
   | 'not_loaded'
   | 'unsupported'
   | 'bad_model'
+  | 'server_unreachable'
+  | 'server_error'
   | 'unknown';
 
 const USER_MESSAGES: Record<EngineErrorCode, string> = {
@@ -123,6 +154,8 @@ const USER_MESSAGES: Record<EngineErrorCode, string> = {
   not_loaded: 'No model is loaded.',
   unsupported: 'This engine does not support that.',
   bad_model: 'The model files are not in a format this engine can run.',
+  server_unreachable: 'The model server could not be reached. Check its address, that it is running, and (in the browser) that it allows this page (CORS).',
+  server_error: 'The model server refused or failed the request. Finished trials are kept.',
   unknown: 'The engine failed unexpectedly.',
 };
 
