@@ -24,12 +24,12 @@ import {
   type ScenarioReport,
 } from '../src/lib/analysis/index';
 import {
-  parsePaperScenariosCsv,
   parseRegressionResultsCsv,
   parseSelectionsCsv,
   parseTargetWeightsCsv,
   parseWeightReportsCsv,
 } from '../src/lib/paper-csv';
+import { importPaperScenariosCsv, paperCsvAttributeCount } from '../src/lib/scenarios/paper-csv';
 
 export const summary = 'learned vs target and reported vs learned weights from CSV files';
 
@@ -80,7 +80,11 @@ function readText(path: string, what: string): string {
 
 /** Read the files, parse them and run the analysis (no printing). Throws on bad input. */
 export function analyzeFiles(options: AnalyzeFileOptions): AnalysisResult {
-  const scenarios = parsePaperScenariosCsv(readText(options.scenarios, 'scenarios'), { source: basename(options.scenarios) });
+  const scenarioText = readText(options.scenarios, 'scenarios');
+  const { scenarios } = importPaperScenariosCsv(scenarioText, {
+    source: basename(options.scenarios),
+    attributeCount: paperCsvAttributeCount(scenarioText),
+  });
   const selections: ScenarioDecision[] = parseSelectionsCsv(readText(options.selections, 'selections'), {
     source: basename(options.selections),
   }).map((r) => ({ scenario: r.scenario, a: r.a, b: r.b, choice: r.selection, pA: r.pA }));
@@ -242,7 +246,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     result = analyzeFiles(args);
   } catch (err) {
-    // Bad files: PaperCsvError, AnalysisInputError, InputError, RangeError from the fits.
+    // Bad files: ScenarioFormatError, PaperCsvError, AnalysisInputError, InputError, RangeError from the fits.
     process.stderr.write(`error: ${(err as Error).message}\n`);
     return 1;
   }

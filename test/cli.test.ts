@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulateAgents } from '../src/lib/analysis/simulate';
 import {
-  writePaperScenariosCsv,
   writeSelectionsCsv,
   writeTargetWeightsCsv,
   writeWeightReportsCsv,
 } from '../src/lib/paper-csv';
+import { exportPaperScenariosCsv } from '../src/lib/scenarios/paper-csv';
 import { rngFor } from '../src/lib/rng';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -30,7 +30,7 @@ beforeAll(() => {
   const sims = simulateAgents({ scenarios: 12, trials: 50, inverseTemperature: 10, seed: 'cli-test' });
   writeFileSync(
     f('scenarios.csv'),
-    writePaperScenariosCsv(sims.map((s) => ({ id: s.id, question: `Which ${s.id}, if any?`, attributes: s.attributes }))),
+    exportPaperScenariosCsv(sims.map((s) => ({ id: s.id, question: `Which ${s.id}, if any?`, attributes: s.attributes }))),
   );
   // Selections on the first 10 scenarios only.
   const selections = sims.slice(0, 10).flatMap((s) =>
@@ -122,7 +122,7 @@ describe('cli analyze', () => {
     expect(r.stderr).toMatch(/p_A/);
     r = cli('analyze', '--scenarios', f('targets.csv'), '--selections', f('selections.csv'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/targets\.csv: header: missing column\(s\) question/);
+    expect(r.stderr).toMatch(/Invalid scenario CSV targets\.csv \(1 problem\):\n  - header: the header lacks the columns question, /);
   });
 
   it('fails with usage on bad arguments', () => {

@@ -8,14 +8,15 @@
  *                    rows with a non-numeric report cell are invalid: counted, not used
  * - target weights:  scenario, attr1..k            (instilled_weights.csv)
  * - regression:      scenario, b_attr1..k          (*_regression_results.csv)
- * - scenarios:       scenario, question, attr1..k, attrN_min, attrN_max [, attrN_units]
+ *
+ * The scenarios file (scenarios.csv) has its own reader with located errors:
+ * src/lib/scenarios/paper-csv.ts.
  *
  * Pure (string in, string out): file IO lives in cli/. Errors name the source and
  * the row; rows count data rows, row 1 being the first row after the header (as in
  * src/lib/scenarios/paper-csv.ts and the paper's README: "rows 101-200").
  */
 import Papa from 'papaparse';
-import type { Attribute, Scenario } from './scenarios/types';
 
 export class PaperCsvError extends Error {
   constructor(
@@ -328,56 +329,4 @@ export function parseRegressionResultsCsv(text: string, options: CsvSourceOption
 
 export function writeRegressionResultsCsv(weights: Iterable<readonly [string, readonly number[]]>): string {
   return writeWeightTable(weights, 'b_attr');
-}
-
-// ─── scenarios ─────────────────────────────────────────────────────────────
-
-/**
- * scenarios.csv → Scenario[] in file order. Units are empty (the paper's file has
- * none) unless an `attrN_units` column is present.
- */
-export function parsePaperScenariosCsv(text: string, options: CsvSourceOptions = {}): Scenario[] {
-  const source = options.source ?? 'scenarios CSV';
-  const t = parseTable(text, source);
-  checkNoMismatch(t, source);
-  requireColumns(t, source, ['scenario', 'question']);
-  const k = countNumbered(t, source, /^attr(\d+)$/, 'attrN');
-  requireColumns(t, source, range(k).flatMap((j) => [`attr${j}_min`, `attr${j}_max`]));
-  const seen = new Set<string>();
-  return t.rows.map((row, i) => {
-    const rn = i + 1;
-    const id = textAt(row, 'scenario', source, rn);
-    if (seen.has(id)) throw new PaperCsvError(source, `scenario ${id} appears twice`, rn);
-    seen.add(id);
-    const attributes: Attribute[] = range(k).map((j) => {
-      const min = numberAt(row, `attr${j}_min`, source, rn);
-      const max = numberAt(row, `attr${j}_max`, source, rn);
-      if (!(max > min)) throw new PaperCsvError(source, `attr${j}: max (${max}) must exceed min (${min})`, rn);
-      return { name: textAt(row, `attr${j}`, source, rn), units: (row[`attr${j}_units`] ?? '').trim(), min, max };
-    });
-    return { id, question: (row.question ?? '').trim(), attributes };
-  });
-}
-
-export function writePaperScenariosCsv(scenarios: readonly Scenario[]): string {
-  const k = scenarios.length > 0 ? scenarios[0].attributes.length : 5;
-  const withUnits = scenarios.some((s) => s.attributes.some((a) => a.units !== ''));
-  const fields = [
-    'scenario', 'question',
-    ...range(k).map((j) => `attr${j}`),
-    ...range(k).map((j) => `attr${j}_min`),
-    ...range(k).map((j) => `attr${j}_max`),
-    ...(withUnits ? range(k).map((j) => `attr${j}_units`) : []),
-  ];
-  const data = scenarios.map((s) => {
-    if (s.attributes.length !== k) throw new RangeError('writePaperScenariosCsv: scenarios with different attribute counts');
-    return [
-      s.id, s.question,
-      ...s.attributes.map((a) => a.name),
-      ...s.attributes.map((a) => a.min),
-      ...s.attributes.map((a) => a.max),
-      ...(withUnits ? s.attributes.map((a) => a.units) : []),
-    ];
-  });
-  return unparse(fields, data);
 }

@@ -7,7 +7,8 @@
  * condition of a kind, each also gets its own file, `selections_<key>.csv` or
  * `weight_reports_<key>.csv`: pooling conditions would mix models.
  */
-import { writePaperScenariosCsv, writeSelectionsCsv, writeTargetWeightsCsv, writeWeightReportsCsv } from './paper-csv';
+import { writeSelectionsCsv, writeTargetWeightsCsv, writeWeightReportsCsv } from './paper-csv';
+import { exportPaperScenariosCsv } from './scenarios/paper-csv';
 import { resultsInPlanOrder, type RunRecord } from './runs';
 import type { Condition } from './spec';
 
@@ -48,7 +49,7 @@ function filesFor(kind: Condition['kind'], conditions: readonly Condition[], bas
 export function runToPaperCsv(record: RunRecord): CsvFile[] {
   const conditions = record.spec.conditions;
   return [
-    { name: 'scenarios.csv', text: writePaperScenariosCsv(record.plan.scenarios.map((p) => p.scenario)) },
+    { name: 'scenarios.csv', text: exportPaperScenariosCsv(record.plan.scenarios.map((p) => p.scenario)) },
     ...filesFor('decisions', conditions, 'selections', (k) => selections(record, k)),
     ...filesFor('reports', conditions, 'weight_reports', (k) => weightReports(record, k)),
     { name: 'target_weights.csv', text: writeTargetWeightsCsv(record.plan.scenarios.map((p) => [p.scenario.id, p.target] as const)) },
