@@ -54,7 +54,8 @@ export function paperCsvColumns(count: number = DEFAULT_ATTRIBUTE_COUNT): string
  * readers that accept any count; undefined when the header has none.
  */
 export function paperCsvAttributeCount(csvText: string): number | undefined {
-  const header = Papa.parse<string[]>(csvText.replace(/^\uFEFF/, ''), { preview: 1, delimiter: ',' }).data[0] ?? [];
+  const firstLine = csvText.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0];
+  const header = Papa.parse<string[]>(firstLine, { delimiter: ',' }).data[0] ?? [];
   const n = header.filter((h) => /^attr\d+$/.test(h.trim())).length;
   return n > 0 ? n : undefined;
 }
