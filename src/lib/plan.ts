@@ -28,6 +28,11 @@ interface TrialBase {
 export interface DecisionTrial extends TrialBase {
   kind: 'decision';
   model: string;
+  /**
+   * Counterbalanced specs: trial `index`'s pair shown with A and B swapped
+   * (id `${condition}/${scenarioId}/${index}-swapped`). Absent on the pair as sampled.
+   */
+  swapped?: true;
 }
 
 export interface ReportTrial extends TrialBase {
@@ -106,11 +111,13 @@ export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]):
         const a = sampleOption(scenario.attributes, rng);
         const b = sampleOption(scenario.attributes, rng);
         const base = { id: `${c.key}/${scenario.id}/${pad(index)}`, condition: c.key, scenarioId: scenario.id, index, a, b };
-        trials.push(
-          c.kind === 'decisions'
-            ? { ...base, kind: 'decision', model: c.model }
-            : { ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode },
-        );
+        if (c.kind === 'reports') {
+          trials.push({ ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode });
+          continue;
+        }
+        trials.push({ ...base, kind: 'decision', model: c.model });
+        if (spec.counterbalance)
+          trials.push({ ...base, id: `${base.id}-swapped`, a: b, b: a, kind: 'decision', model: c.model, swapped: true });
       }
     }
   }

@@ -42,6 +42,7 @@ export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpe
     scenarios: { source: 'builtin', count: size.scenarios },
     decisionsPerScenario: size.decisions,
     reportsPerScenario: size.reports,
+    counterbalance: true,
     models,
     conditions,
   };
