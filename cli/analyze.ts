@@ -36,13 +36,15 @@ export const summary = 'learned vs target and reported vs learned weights from C
 export const usage = `usage: npm run cli -- analyze --scenarios S.csv --selections SEL.csv [options]
 
   --scenarios FILE     decision contexts (paper's scenarios.csv: scenario, question, attrN, attrN_min, attrN_max)
-  --selections FILE    decision trials (model, scenario, selection, A_attribute_*, B_attribute_* [, p_A]);
+  --selections FILE    decision trials (model, scenario, selection, A_attribute_*, B_attribute_*
+                       [, p_A, label_mass, index, swapped]);
                        only these scenarios are analysed
   --targets FILE       target weights (scenario, attr1..5) → learned vs target + agreement
   --reports FILE       weight reports (explaining_model, version, scenario, report_attr1..5, ...);
                        repeat to pool several files → reported vs learned
   --reference FILE     learned weights to compare ours with (paper's *_regression_results.csv)
-  --soft               fit the model's P(A) (p_A column) instead of its 0/1 choices
+  --soft               fit the model's P(A) (p_A column) instead of its 0/1 choices (without it: the
+                       soft fit only when one label takes ≥ 95 % of the choices and p_A is given)
   --json               print one JSON object instead of tables
   --per-scenario       include per-scenario weights (table rows, or "per_scenario" in JSON)
   --seed TEXT          bootstrap seed (default "analysis")
@@ -87,7 +89,7 @@ export function analyzeFiles(options: AnalyzeFileOptions): AnalysisResult {
   });
   const selections: ScenarioDecision[] = parseSelectionsCsv(readText(options.selections, 'selections'), {
     source: basename(options.selections),
-  }).map((r) => ({ scenario: r.scenario, a: r.a, b: r.b, choice: r.selection, pA: r.pA }));
+  }).map(({ model: _model, selection, ...r }) => ({ ...r, choice: selection }));
   const targets = options.targets
     ? parseTargetWeightsCsv(readText(options.targets, 'targets'), { source: basename(options.targets) })
     : undefined;
@@ -158,7 +160,7 @@ export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: 
     targets: v.targets,
     reports: v.reports,
     reference: v.reference,
-    soft: v.soft ?? false,
+    soft: v.soft ? true : undefined,
     json: v.json ?? false,
     perScenario: v['per-scenario'] ?? false,
     seed: v.seed,

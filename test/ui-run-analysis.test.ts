@@ -136,7 +136,7 @@ describe('run exports', () => {
     const files = runCsvFiles(single);
     expect(files.map((f) => f.name)).toEqual(['scenarios.csv', 'selections.csv', 'weight_reports.csv', 'target_weights.csv']);
     for (const f of files) writeFileSync(join(dir, f.name), f.text);
-    expect(files[1].text.split('\n')[0]).toMatch(/,p_A$/);
+    expect(files[1].text.split('\n')[0]).toMatch(/,p_A,label_mass,index,swapped$/);
     const cli = analyzeFiles({
       scenarios: join(dir, 'scenarios.csv'),
       selections: join(dir, 'selections.csv'),

@@ -2,8 +2,10 @@
  * Readers and writers for the CSV formats of Plunkett et al. (2025)'s published data
  * (see shared/reference/plunkett-2025/README.md):
  *
- * - selections:      model, scenario, selection, A_attribute_1..k, B_attribute_1..k [, p_A]
- *                    (`p_A`, the model's probability of A, is our optional extra column)
+ * - selections:      model, scenario, selection, A_attribute_1..k, B_attribute_1..k [, p_A, label_mass, index, swapped]
+ *                    (our optional extra columns: the model's probability of A, the probability it
+ *                    put on the labels at all, the plan's trial index and, for counterbalanced runs,
+ *                    1 where the pair was shown with A and B swapped)
  * - weight reports:  explaining_model, version, scenario, report_attr1..k [, A_attribute_*, B_attribute_*]
  *                    rows with a non-numeric report cell are invalid: counted, not used
  * - target weights:  scenario, attr1..k            (instilled_weights.csv)
@@ -135,6 +137,12 @@ export interface SelectionRow {
   b: number[];
   /** The model's probability of choosing A (our optional `p_A` column). */
   pA?: number;
+  /** Probability mass on the two labels (`label_mass`). */
+  labelMass?: number;
+  /** The plan's trial index (`index`): both orders of a counterbalanced pair share it. */
+  index?: number;
+  /** Shown with A and B swapped (`swapped` = 1). */
+  swapped?: boolean;
 }
 
 export function parseSelectionsCsv(text: string, options: CsvSourceOptions = {}): SelectionRow[] {
@@ -164,6 +172,13 @@ export function parseSelectionsCsv(text: string, options: CsvSourceOptions = {})
       if (p < 0 || p > 1) throw new PaperCsvError(source, `p_A must be in [0, 1], got ${p}`, rn);
       out.pA = p;
     }
+    if ((row.label_mass ?? '').trim() !== '') out.labelMass = numberAt(row, 'label_mass', source, rn);
+    if ((row.index ?? '').trim() !== '') {
+      const index = numberAt(row, 'index', source, rn);
+      if (!Number.isInteger(index) || index < 0) throw new PaperCsvError(source, `index must be a whole number ≥ 0, got ${index}`, rn);
+      out.index = index;
+    }
+    if ((row.swapped ?? '').trim() === '1') out.swapped = true;
     return out;
   });
 }
@@ -174,15 +189,27 @@ export type SelectionWriteRow = Omit<SelectionRow, 'a' | 'b'> & { a: readonly nu
 export function writeSelectionsCsv(rows: readonly SelectionWriteRow[]): string {
   const k = rows.length > 0 ? rows[0].a.length : 5;
   const withP = rows.some((r) => r.pA !== undefined);
+  const withMass = rows.some((r) => r.labelMass !== undefined);
+  const withIndex = rows.some((r) => r.index !== undefined);
+  const withOrder = rows.some((r) => r.swapped);
   const fields = [
     'model', 'scenario', 'selection',
     ...range(k).map((j) => `A_attribute_${j}`),
     ...range(k).map((j) => `B_attribute_${j}`),
     ...(withP ? ['p_A'] : []),
+    ...(withMass ? ['label_mass'] : []),
+    ...(withIndex ? ['index'] : []),
+    ...(withOrder ? ['swapped'] : []),
   ];
   const data = rows.map((r) => {
     if (r.a.length !== k || r.b.length !== k) throw new RangeError(`writeSelectionsCsv: rows with different attribute counts`);
-    return [r.model, r.scenario, r.selection, ...r.a, ...r.b, ...(withP ? [r.pA ?? ''] : [])];
+    return [
+      r.model, r.scenario, r.selection, ...r.a, ...r.b,
+      ...(withP ? [r.pA ?? ''] : []),
+      ...(withMass ? [r.labelMass ?? ''] : []),
+      ...(withIndex ? [r.index ?? ''] : []),
+      ...(withOrder ? [r.swapped ? 1 : 0] : []),
+    ];
   });
   return unparse(fields, data);
 }

@@ -22,7 +22,10 @@ function selections(record: RunRecord, key: string): string {
   return writeSelectionsCsv(
     resultsInPlanOrder(record).flatMap(({ trial, result }) =>
       trial.kind === 'decision' && result.kind === 'decision' && trial.condition === key
-        ? [{ model: modelId.get(trial.model) ?? trial.model, scenario: trial.scenarioId, selection: result.choice, a: trial.a, b: trial.b, pA: result.pA }]
+        ? [{
+            model: modelId.get(trial.model) ?? trial.model, scenario: trial.scenarioId, selection: result.choice, a: trial.a, b: trial.b,
+            pA: result.pA, labelMass: result.labelMass, index: trial.index, ...(trial.swapped ? { swapped: true } : {}),
+          }]
         : [],
     ),
   );
