@@ -100,16 +100,9 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
   const { fit, switched } = chooseFit(input.selections, input.soft);
   const soft = fit === 'soft';
   const fitted = soft ? debiasPairs(input.selections) : input.selections;
-  const debiased = fitted !== input.selections && fitted.some((d, i) => d !== input.selections[i]);
 
   // Group decisions by scenario, in order of first appearance.
   const groups = new Map<string, ScenarioDecision[]>();
-  const shown = new Map<string, ScenarioDecision[]>();
-  for (const d of input.selections) {
-    let g = shown.get(d.scenario);
-    if (!g) shown.set(d.scenario, (g = []));
-    g.push(d);
-  }
   for (const d of fitted) {
     let g = groups.get(d.scenario);
     if (!g) groups.set(d.scenario, (g = []));
@@ -141,6 +134,12 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
   }
 
   const perScenario: ScenarioAnalysis[] = [];
+  // A half has half the data: with half the prior precision its estimate is shrunk as much as the full one.
+  const halfPrior = {
+    ...input.fit,
+    slopePriorSd: (input.fit?.slopePriorSd ?? DEFAULT_SLOPE_PRIOR_SD) * Math.SQRT2,
+    interceptPriorSd: (input.fit?.interceptPriorSd ?? DEFAULT_INTERCEPT_PRIOR_SD) * Math.SQRT2,
+  };
   const intercepts: number[] = [];
   const learnedHalves: ScenarioPoints[] = [];
   const reportHalves: ScenarioPoints[] = [];
@@ -153,12 +152,11 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
     }
     const learned = learnedWeights(attributes, decisions, { ...input.fit, soft });
     const s: ScenarioAnalysis = { scenario: id, learned, reports: 0 };
-    // Position bias in logits: the intercept of a fit of the choices as shown (debiased targets have none).
-    intercepts.push(debiased ? learnedWeights(attributes, shown.get(id)!, { ...input.fit, soft: true }).intercept : learned.intercept);
+    intercepts.push(learned.intercept);
     // Split half: odd and even trial indices (both orders of a pair stay in one half).
     const halves = oddEven(decisions, (d, i) => d.index ?? i);
     if (halves.every((h) => h.length >= 2)) {
-      const [x, y] = halves.map((h) => learnedWeights(attributes, h, { ...input.fit, soft }).weights);
+      const [x, y] = halves.map((h) => learnedWeights(attributes, h, { ...halfPrior, soft }).weights);
       learnedHalves.push({ scenario: id, x, y });
     }
     const target = input.targets?.get(id);

@@ -29,7 +29,11 @@ export interface PositionDiagnostics {
   aRate: number;
   /** Mean P(A) (NaN when no decision has one). */
   meanPA: number;
-  /** Mean fitted intercept over scenarios: the bias towards A in logits (see analyzeExperiment). */
+  /**
+   * Bias towards A in logits: with counterbalanced pairs the mean of
+   * (logit p₁ + logit p₂) / 2 over pairs (exact under the logistic model),
+   * else the mean over scenarios of the fitted intercept.
+   */
   intercept: number;
   /** Mean probability mass on the labels (NaN when unknown). */
   meanLabelMass: number;
@@ -41,18 +45,20 @@ export interface PositionDiagnostics {
 
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((t, x) => t + x, 0) / xs.length : NaN);
 
-/** Diagnostics of a condition's decisions; `intercept` comes from the caller's fits. */
-export function positionDiagnostics(decisions: readonly PositionedDecision[], intercept: number): PositionDiagnostics {
+/** Diagnostics of a condition's decisions; `fittedIntercept` (mean over scenarios) serves runs without pairs. */
+export function positionDiagnostics(decisions: readonly PositionedDecision[], fittedIntercept: number): PositionDiagnostics {
   const a = decisions.filter((d) => d.choice === 'A').length;
   const aRate = decisions.length ? a / decisions.length : NaN;
+  const pairs = pairsOf(decisions);
+  const biases = pairs.flatMap(([d, s]) => (d.pA === undefined || s.pA === undefined ? [] : [(logit(d.pA) + logit(s.pA)) / 2]));
   return {
     decisions: decisions.length,
     aRate,
     meanPA: mean(decisions.flatMap((d) => (d.pA === undefined ? [] : [d.pA]))),
-    intercept,
+    intercept: biases.length ? mean(biases) : fittedIntercept,
     meanLabelMass: mean(decisions.flatMap((d) => (d.labelMass === undefined ? [] : [d.labelMass]))),
     degenerate: isDegenerate(aRate),
-    pairs: pairsOf(decisions).length,
+    pairs: pairs.length,
   };
 }
 
