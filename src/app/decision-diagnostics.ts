@@ -1,0 +1,40 @@
+/**
+ * What the Results view says about a decision condition's diagnostics: the
+ * position-bias warning in words, which fit a figure comes from, and the
+ * reliability ceiling next to an r. Pure, so Node tests check the same words.
+ */
+import type { Ceiling, PositionDiagnostics } from '../lib/analysis';
+import type { DecisionConditionAnalysis } from './run-analysis';
+
+const pct = (x: number): string => `${Math.round(100 * x)} %`;
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
+
+/** Which fit learned weights come from, in words. */
+export function fitLabel(fit: 'hard' | 'soft' | null): string {
+  return fit === 'soft' ? 'soft fit (P(A))' : fit === 'hard' ? 'hard fit (0/1 choices)' : 'no fit yet';
+}
+
+/**
+ * The warning when one label takes ≥ 95 % of the hard choices, or null. It
+ * says what happened, why it matters and what the lab did about it.
+ */
+export function positionWarning(d: Pick<DecisionConditionAnalysis, 'position' | 'fit' | 'switchedToSoft'>): string | null {
+  const p: PositionDiagnostics | null = d.position;
+  if (!p?.degenerate) return null;
+  const label = p.aRate >= 0.5 ? 'A' : 'B';
+  const share = p.aRate >= 0.5 ? p.aRate : 1 - p.aRate;
+  const what = `The model answered "${label}" in ${pct(share)} of its decisions, whatever the options: its 0/1 choices say almost nothing about its weights.`;
+  const done = d.switchedToSoft
+    ? ' Learned weights here come from the soft fit, which reads P(A) instead.'
+    : d.fit === 'soft'
+      ? ''
+      : ' Its P(A) is not known, so the hard fit is all there is: treat its learned weights with care.';
+  const fix = p.pairs > 0 ? '' : ' Counterbalancing (each pair also shown swapped) removes this bias from the soft fit.';
+  return what + done + fix;
+}
+
+/** "ceiling 0.92 [0.88, 0.95], disattenuated r 0.97" for an r shown next to it. */
+export function ceilingText(c: Ceiling | undefined): string | null {
+  if (!c || !Number.isFinite(c.ceiling)) return null;
+  return `ceiling ${f2(c.ceiling)} [${f2(c.ci[0])}, ${f2(c.ci[1])}], disattenuated r ${f2(c.disattenuated)}`;
+}
