@@ -222,7 +222,7 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       expect(Object.keys(files).sort()).toEqual([
         'scenarios.csv', 'selections.csv', 'target_weights.csv', 'weight_reports.csv', 'weight_reports_control-report.csv', 'weight_reports_self-report.csv',
       ]);
-      expect((await readFile(files['selections.csv'], 'utf8')).split('\n')[0]).toMatch(/,p_A$/);
+      expect((await readFile(files['selections.csv'], 'utf8')).split('\n')[0]).toMatch(/,p_A,label_mass,index,swapped$/);
       // The headline is the self-report condition: its own reports file gives the same r.
       const selfReports = files['weight_reports_self-report.csv'];
       const direct = analyzeFiles({ scenarios: files['scenarios.csv'], selections: files['selections.csv'], reports: [selfReports], targets: files['target_weights.csv'] });
