@@ -10,14 +10,13 @@
  * Screenshots: test-output/screenshots/diagnostics-*.png.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { buildApp, root } from './app-build';
+import { root, serveBuiltApp } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
-import { serveStatic, type StaticServer } from '../support/static-server';
+import type { StaticServer } from '../support/static-server';
 import { runSimulated } from '../support/sim-run';
 import { expectClose } from '../support/close';
 import { analyzeRun } from '../../src/app/run-analysis';
@@ -27,7 +26,7 @@ import { presetSpec } from '../../src/lib/presets';
 import type { RunRecord } from '../../src/lib/runs';
 
 const shots = join(root, 'test-output', 'screenshots');
-let tmp = '';
+let app: Awaited<ReturnType<typeof serveBuiltApp>> | undefined;
 let server: StaticServer;
 
 async function biasedRun(counterbalance: boolean, name: string): Promise<RunRecord> {
@@ -38,19 +37,17 @@ async function biasedRun(counterbalance: boolean, name: string): Promise<RunReco
 
 beforeAll(async () => {
   if (!hasBrowser) return;
-  tmp = await mkdtemp(join(tmpdir(), 'diagnostics-e2e-'));
   await mkdir(shots, { recursive: true });
-  await buildApp(join(tmp, 'site'));
-  server = await serveStatic({ '/': join(tmp, 'site') });
+  app = await serveBuiltApp('diagnostics-e2e');
+  server = app.server;
 }, 240_000);
 
 afterAll(async () => {
-  await server?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await app?.close();
 });
 
 async function importAndOpen(page: Page, record: RunRecord): Promise<void> {
-  const file = join(tmp, `${record.id}.json`);
+  const file = join(app!.dir, `${record.id}.json`);
   await writeFile(file, runJson(record).text);
   await page.goto(`${server.url}/#/runs`);
   await page.locator('input[type=file]').setInputFiles(file);

@@ -171,7 +171,8 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       await page.waitForFunction(() => Number(document.querySelector('[data-testid=run-done]')?.getAttribute('data-done') ?? 0) >= 8, undefined, { timeout: 120_000 });
       await shot(page, '04-run');
       const before = await newestRun(page);
-      expect(before.planned).toHaveLength(3 * 10 + 2 * 3 * 3);
+      expect(before.planned).toHaveLength(3 * 10 * 2 + 2 * 3 * 3); // counterbalanced decisions: each pair twice
+      expect(before.planned.filter((id) => id.endsWith('-swapped'))).toHaveLength(3 * 10);
       expect(before.stored.length).toBeLessThan(before.planned.length);
       await page.reload();
       const offer = page.getByTestId('resume-offer');
