@@ -106,7 +106,7 @@ describe('runner with several trials in flight', () => {
     };
     const engine: Engine = Object.assign(Object.create(agent) as Engine, {
       scoreChoice: (m: Parameters<Engine['scoreChoice']>[0], l: string[]) => track(new Promise((r) => setTimeout(r, 2)).then(() => agent.scoreChoice(m, l))),
-      report: (...a: Parameters<Engine['report']>) => track(agent.report(...a)),
+      report: (m: Parameters<Engine['report']>[0], names: string[], mode: Parameters<Engine['report']>[2]) => track(agent.report(m, names, mode)),
     });
     const provider: EngineProvider = { acquire: async () => ({ engine, caps: await agent.load() }), releaseAll: async () => {} };
     const final = await runExperiment({ meta, store, provider, concurrency: 8 });

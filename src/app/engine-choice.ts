@@ -21,7 +21,7 @@ import { modelSource } from './local-models';
 
 export type { EngineUserChoice } from '../lib/engine/choose';
 
-export const ENGINE_LABEL: Record<EngineName, string> = { transformers: 'transformers.js', webllm: 'WebLLM', openai: 'OpenAI-compatible server' };
+export const ENGINE_LABEL: Record<EngineName, string> = { transformers: 'transformers.js', webllm: 'WebLLM', openai: 'OpenAI-compatible server', simulated: 'simulated (no model)' };
 
 export const ENGINE_CHOICES: ReadonlyArray<readonly [EngineUserChoice, string]> = [
   ['auto', 'Automatic'],

@@ -17,6 +17,8 @@ import type { EngineProvider } from '../lib/runner';
 import type { ModelRef } from '../lib/spec';
 import { WorkerEngine } from '../../workers/client';
 import { serverChoiceRecord, serverEngine } from './servers';
+import { SimulatedEngine } from '../../workers/simulated-engine';
+import { isSimulatedId, simulatedName } from '../lib/simulated';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
 import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo, type EngineUserChoice } from './engine-choice';
@@ -104,6 +106,7 @@ export class WorkerEngineProvider implements EngineProvider {
       });
       return this.keep(model, engineChoice, engine, model.label ?? model.id, { ...caps, choice: serverChoiceRecord(caps) });
     }
+    if (isSimulatedId(model.id)) return this.simulated(model, engineChoice);
     this.report ??= await (this.o.probe ?? probeDevice)();
     const report = this.report;
     const info = this.o.modelInfo?.(model.id) ?? engineModelInfo(model.id, this.o.localModels, { label: model.label });
@@ -143,6 +146,15 @@ export class WorkerEngineProvider implements EngineProvider {
     }
   }
 
+  /** A simulated model runs in the page: no worker, no download, no device. */
+  private async simulated(model: ModelRef, engineChoice: string) {
+    // Nothing to stop when it goes: it holds no worker and no device.
+    const engine: HeldEngine = Object.assign(new SimulatedEngine(), { terminate: () => undefined });
+    const caps = await engine.load({ model: model.id });
+    const choice: EngineChoiceRecord = { requested: 'auto', planned: 'simulated', reason: 'A simulated model: no weights to download, it runs in the page.', userChoiceHonored: true };
+    return this.keep(model, engineChoice, engine, simulatedName(model.id), { ...caps, choice });
+  }
+
   private keep(model: ModelRef, engineChoice: string, engine: HeldEngine, name: string, caps: ChosenCapabilities) {
     this.current = { key: model.key, id: model.id, engineChoice, engine, caps };
     this.o.onEngine?.({ kind: 'loaded', key: model.key, modelId: model.id, name, caps });
@@ -151,7 +163,9 @@ export class WorkerEngineProvider implements EngineProvider {
 
   /** Stop the worker now (also mid-call): frees memory and the GPU device. */
   terminate(): void {
-    this.current?.engine.terminate();
+    const engine = this.current?.engine;
+    if (engine instanceof SimulatedEngine) void engine.unload();
+    else engine?.terminate();
     this.current = null;
   }
 

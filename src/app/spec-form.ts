@@ -44,15 +44,26 @@ export interface SpecForm {
   scenarioIds: string[];
   decisionsPerScenario: number;
   reportsPerScenario: number;
+  /** Show every decision pair in both orders (A/B swapped); absent in drafts saved before it existed = on. */
+  counterbalance?: boolean;
   mode: ReportMode;
   prompts: PromptTemplates;
 }
 
-export const PRESET_LABELS: Record<PresetName, string> = { classroom: 'Classroom demo', paper: 'Paper replication' };
+export const PRESET_LABELS: Record<PresetName, string> = {
+  classroom: 'Classroom demo',
+  paper: 'Paper replication',
+  'who-knows': 'Who knows it best?',
+  simulated: 'Simulated models (no download)',
+};
 
 export const PRESET_BLURBS: Record<PresetName, string> = {
   classroom: '10 scenarios × 30 decisions and 5 self-reports each: a readable result in minutes on a laptop GPU.',
   paper: "The paper's sizes: 100 scenarios × 50 decisions and 10 self-reports each. Hours on a laptop; best on a desktop GPU.",
+  'who-knows':
+    'Three models, each described by itself, by the others, and by observers shown 0, 5, 10 or 20 of its decisions: does any model know itself better than others can?',
+  simulated:
+    'No download: see what the analysis can and cannot detect. Three simulated models: one trained on the target weights that knows them, two that know only common sense.',
 };
 
 function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
@@ -102,6 +113,7 @@ export function formFromPreset(
     scenarioIds: [],
     decisionsPerScenario: spec.decisionsPerScenario,
     reportsPerScenario: spec.reportsPerScenario,
+    counterbalance: spec.counterbalance ?? false,
     mode: 'constrained',
     prompts: { ...PAPER_PROMPTS },
   };
@@ -121,6 +133,7 @@ export function isPresetUnchanged(form: SpecForm): boolean {
     form.scenarioCount === (set ? Math.min(count, set.scenarios.length) : count) &&
     form.decisionsPerScenario === base.decisionsPerScenario &&
     form.reportsPerScenario === base.reportsPerScenario &&
+    (form.counterbalance ?? true) === (base.counterbalance ?? false) &&
     samePrompts(form.prompts, PAPER_PROMPTS)
   );
 }
@@ -148,6 +161,7 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
   spec.name = form.name.trim() || spec.name;
   spec.decisionsPerScenario = form.decisionsPerScenario;
   spec.reportsPerScenario = form.reportsPerScenario;
+  spec.counterbalance = form.counterbalance ?? true;
   const set = loadedSet(form);
   const source: ExperimentSpec['scenarios'] = set ? { source: 'inline', set } : { source: 'builtin' };
   spec.scenarios = form.scenarioIds.length ? { ...source, ids: [...form.scenarioIds] } : { ...source, count: form.scenarioCount };
@@ -193,6 +207,7 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
     scenarioIds: spec.scenarios.ids ? [...spec.scenarios.ids] : [],
     decisionsPerScenario: spec.decisionsPerScenario,
     reportsPerScenario: spec.reportsPerScenario,
+    counterbalance: spec.counterbalance ?? false,
     mode: report && report.kind === 'reports' ? report.mode : 'constrained',
     prompts: spec.prompts ? { ...spec.prompts } : { ...PAPER_PROMPTS },
   };
@@ -226,7 +241,8 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
   return { spec: problems.length ? null : spec, problems: [...new Set(problems)] };
 }
 
-/** Total trials of a spec: what the run will do. */
+/** Total trials of a spec: what the run will do (counterbalanced decisions twice). */
 export function trialCount(spec: ExperimentSpec, scenarios: number): number {
-  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? spec.decisionsPerScenario : spec.reportsPerScenario), 0);
+  const decisions = spec.decisionsPerScenario * (spec.counterbalance ? 2 : 1);
+  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? decisions : spec.reportsPerScenario), 0);
 }
