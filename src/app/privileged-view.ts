@@ -9,12 +9,13 @@
 import Papa from 'papaparse';
 import type { PAModel, PAObserverPoint, PAVerdict, PAWorth, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import type { RunAnalysis } from './run-analysis';
+import type { DecisionCondition, ExperimentSpec, ReportCondition } from '../lib/spec';
 import { formatR as fmt } from './format';
 
 /** Okabe–Ito: distinguishable under the common colour-vision deficiencies. */
 export const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442'];
-/** The statistical observer's line: black (dashed in the chart). */
-export const STAT_COLOR = '#000000';
+/** The statistical observer's line: the text colour (black, or white in the dark theme), dashed in the chart. */
+export const STAT_COLOR = 'var(--text)';
 
 /** "label (simulated)" for a simulated model, else its label. */
 export function modelLabel(m: PAModel): string {
@@ -242,12 +243,19 @@ export interface ScatterCell {
 
 /**
  * The points behind one matrix cell: the reporter's reported weights (its own
- * self-report condition: the introspection prompt does not depend on the target)
- * against the target's learned weights, per (scenario, attribute).
+ * self-report condition, not an observer condition: the introspection prompt
+ * does not depend on the target) against the target's learned weights (its
+ * decisions, not an example pool), per (scenario, attribute).
  */
-export function cellScatter(analysis: RunAnalysis, reporter: string, target: string): ScatterCell[] {
-  const rep = analysis.reports.find((r) => r.reporter === reporter && r.isSelf && !isObserverCondition(r));
-  const dec = analysis.decisions.find((d) => d.model === target);
+export function cellScatter(spec: ExperimentSpec, analysis: RunAnalysis, reporter: string, target: string): ScatterCell[] {
+  const decides = (model: string) =>
+    spec.conditions.find((c): c is DecisionCondition => c.kind === 'decisions' && c.model === model && (c as { pool?: number }).pool === undefined);
+  const own = decides(reporter);
+  const selfReport = spec.conditions.find(
+    (c): c is ReportCondition => c.kind === 'reports' && c.reporter === reporter && c.about === own?.key && (c as { observe?: unknown }).observe === undefined,
+  );
+  const rep = analysis.reports.find((r) => r.key === selfReport?.key);
+  const dec = analysis.decisions.find((d) => d.key === decides(target)?.key);
   if (!rep || !dec) return [];
   const out: ScatterCell[] = [];
   for (const s of analysis.scenarios) {
@@ -257,12 +265,6 @@ export function cellScatter(analysis: RunAnalysis, reporter: string, target: str
     s.attributes.forEach((attribute, i) => out.push({ x: x[i], y: y[i], scenario: s.id, attribute }));
   }
   return out;
-}
-
-/** Observer report conditions (shown k decisions) are not the reporter's self-report. */
-function isObserverCondition(r: object): boolean {
-  const k = (r as { observe?: unknown; k?: unknown }).observe ?? (r as { k?: unknown }).k;
-  return k !== undefined && k !== null;
 }
 
 const csv = (fields: string[], data: unknown[][]) => Papa.unparse({ fields, data }, { newline: '\n' }) + '\n';
