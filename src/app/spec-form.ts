@@ -44,11 +44,20 @@ export interface SpecForm {
   prompts: PromptTemplates;
 }
 
-export const PRESET_LABELS: Record<PresetName, string> = { classroom: 'Classroom demo', paper: 'Paper replication' };
+export const PRESET_LABELS: Record<PresetName, string> = {
+  classroom: 'Classroom demo',
+  paper: 'Paper replication',
+  'who-knows': 'Who knows it best?',
+  simulated: 'Simulated models (no download)',
+};
 
 export const PRESET_BLURBS: Record<PresetName, string> = {
   classroom: '10 scenarios × 30 decisions and 5 self-reports each: a readable result in minutes on a laptop GPU.',
   paper: "The paper's sizes: 100 scenarios × 50 decisions and 10 self-reports each. Hours on a laptop; best on a desktop GPU.",
+  'who-knows':
+    'Three models, each described by itself, by the others, and by observers shown 0, 5, 10 or 20 of its decisions: does any model know itself better than others can?',
+  simulated:
+    'No download: see what the analysis can and cannot detect. Three simulated models: one trained on the target weights that knows them, two that know only common sense.',
 };
 
 function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {

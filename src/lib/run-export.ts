@@ -6,10 +6,12 @@
  * first report condition (the self-report in the presets). With more than one
  * condition of a kind, each also gets its own file, `selections_<key>.csv` or
  * `weight_reports_<key>.csv`: pooling conditions would mix models.
+ * A simulated model's id is written with " (simulated)" after it.
  */
 import { writePaperScenariosCsv, writeSelectionsCsv, writeTargetWeightsCsv, writeWeightReportsCsv } from './paper-csv';
 import { resultsInPlanOrder, type RunRecord } from './runs';
 import type { Condition } from './spec';
+import { exportedModelId } from './simulated';
 
 export interface CsvFile {
   name: string;
@@ -17,7 +19,7 @@ export interface CsvFile {
 }
 
 function selections(record: RunRecord, key: string): string {
-  const modelId = new Map(record.spec.models.map((m) => [m.key, m.id]));
+  const modelId = new Map(record.spec.models.map((m) => [m.key, exportedModelId(m.id)]));
   return writeSelectionsCsv(
     resultsInPlanOrder(record).flatMap(({ trial, result }) =>
       trial.kind === 'decision' && result.kind === 'decision' && trial.condition === key
@@ -28,7 +30,7 @@ function selections(record: RunRecord, key: string): string {
 }
 
 function weightReports(record: RunRecord, key: string): string {
-  const modelId = new Map(record.spec.models.map((m) => [m.key, m.id]));
+  const modelId = new Map(record.spec.models.map((m) => [m.key, exportedModelId(m.id)]));
   return writeWeightReportsCsv(
     resultsInPlanOrder(record).flatMap(({ trial, result }) => {
       if (trial.kind !== 'report' || result.kind !== 'report' || trial.condition !== key) return [];
