@@ -18,7 +18,11 @@ import {
   OKABE_ITO,
   verdictRows,
   verdictsCsv,
+  cellScatter,
 } from '../src/app/privileged-view';
+import { analyzeRun } from '../src/app/run-analysis';
+import { severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
+import { runSimulated } from './support/sim-run';
 
 const cell = (reporter: string, target: string, r: number) => ({
   reporter, target, r, ci: [r - 0.1, r + 0.1] as [number, number], n_points: 50, self: reporter === target,
@@ -134,5 +138,26 @@ describe('privileged-access view rows', () => {
     expect(v.map((x) => x.verdict)).toEqual(['shown', 'not_shown', 'undetermined']);
     expect(v[2].target_simulated).toBe('yes');
     expect(Number(v[0].diff)).toBe(0.3);
+  });
+});
+
+describe('a matrix cell, point by point', () => {
+  it("is the reporter's own self-report (not an observer condition) against the target's learned weights (not its example pool)", async () => {
+    const spec = severalModelsSpec('cell', { scenarios: 3, decisions: 12, reports: 2 }, SIMULATED_PRESET_MODELS, { seed: 'cell', observe: [0, 3] });
+    const { record } = await runSimulated(spec);
+    const analysis = analyzeRun(record, { resamples: 50 });
+    const points = cellScatter(spec, analysis, 'm1', 'm2');
+    expect(points).toHaveLength(3 * 5);
+    const reported = analysis.reports.find((r) => r.key === 'report-m1')!.reported;
+    const learned = analysis.decisions.find((d) => d.key === 'decide-m2')!.learned;
+    for (const p of points) {
+      const i = analysis.scenarios.find((s) => s.id === p.scenario)!.attributes.indexOf(p.attribute);
+      expect([p.x, p.y]).toEqual([learned.get(p.scenario)![i], reported.get(p.scenario)![i]]);
+    }
+    // The diagonal is the self-report against the model's own learned weights.
+    expect(cellScatter(spec, analysis, 'm2', 'm2').map((p) => p.y)).toEqual(
+      analysis.scenarios.flatMap((s) => analysis.reports.find((r) => r.key === 'report-m2')!.reported.get(s.id)!),
+    );
+    expect(cellScatter(spec, analysis, 'nobody', 'm2')).toEqual([]);
   });
 });

@@ -249,10 +249,10 @@ export interface ScatterCell {
  */
 export function cellScatter(spec: ExperimentSpec, analysis: RunAnalysis, reporter: string, target: string): ScatterCell[] {
   const decides = (model: string) =>
-    spec.conditions.find((c): c is DecisionCondition => c.kind === 'decisions' && c.model === model && (c as { pool?: number }).pool === undefined);
+    spec.conditions.find((c): c is DecisionCondition => c.kind === 'decisions' && c.model === model && c.pool === undefined);
   const own = decides(reporter);
   const selfReport = spec.conditions.find(
-    (c): c is ReportCondition => c.kind === 'reports' && c.reporter === reporter && c.about === own?.key && (c as { observe?: unknown }).observe === undefined,
+    (c): c is ReportCondition => c.kind === 'reports' && c.reporter === reporter && c.about === own?.key && c.observe === undefined,
   );
   const rep = analysis.reports.find((r) => r.key === selfReport?.key);
   const dec = analysis.decisions.find((d) => d.key === decides(target)?.key);
