@@ -13,6 +13,7 @@ import {
   heatmapCells,
   matrixCsv,
   modelInfo,
+  modelLabel,
   observerCharts,
   observersCsv,
   OKABE_ITO,
@@ -21,7 +22,7 @@ import {
   cellScatter,
 } from '../src/app/privileged-view';
 import { analyzeRun } from '../src/app/run-analysis';
-import { severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
 import { runSimulated } from './support/sim-run';
 
 const cell = (reporter: string, target: string, r: number) => ({
@@ -159,5 +160,23 @@ describe('a matrix cell, point by point', () => {
       analysis.scenarios.flatMap((s) => analysis.reports.find((r) => r.key === 'report-m2')!.reported.get(s.id)!),
     );
     expect(cellScatter(spec, analysis, 'nobody', 'm2')).toEqual([]);
+  });
+
+  it('in a self + control spec the control (no decisions of its own) has the cell about the model', async () => {
+    const spec = presetSpec('classroom', { model: SIMULATED_PRESET_MODELS[0], control: SIMULATED_PRESET_MODELS[1], seed: 'cell' });
+    Object.assign(spec, { decisionsPerScenario: 12, reportsPerScenario: 2, scenarios: { source: 'builtin', count: 2 } });
+    const { record } = await runSimulated(spec);
+    const analysis = analyzeRun(record, { resamples: 50 });
+    const reported = analysis.reports.find((r) => r.key === 'control-report')!.reported;
+    expect(cellScatter(spec, analysis, 'control', 'self').map((p) => p.y)).toEqual(analysis.scenarios.flatMap((s) => reported.get(s.id)!));
+    expect(cellScatter(spec, analysis, 'self', 'control')).toEqual([]);
+  });
+});
+
+describe('model labels', () => {
+  it('say "simulated" once', () => {
+    expect(modelLabel({ key: 'a', label: 'trained (simulated)', simulated: true })).toBe('trained (simulated)');
+    expect(modelLabel({ key: 'a', label: 'sim:x', simulated: true })).toBe('sim:x (simulated)');
+    expect(modelLabel({ key: 'a', label: 'Qwen', simulated: false })).toBe('Qwen');
   });
 });

@@ -17,9 +17,9 @@ export const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9',
 /** The statistical observer's line: the text colour (black, or white in the dark theme), dashed in the chart. */
 export const STAT_COLOR = 'var(--text)';
 
-/** "label (simulated)" for a simulated model, else its label. */
+/** A model's label; a simulated model's always says "simulated". */
 export function modelLabel(m: PAModel): string {
-  return m.simulated ? `${m.label} (simulated)` : m.label;
+  return m.simulated && !/simulated/i.test(m.label) ? `${m.label} (simulated)` : m.label;
 }
 
 export interface ModelInfo {
@@ -242,20 +242,18 @@ export interface ScatterCell {
 }
 
 /**
- * The points behind one matrix cell: the reporter's reported weights (its own
- * self-report condition, not an observer condition: the introspection prompt
- * does not depend on the target) against the target's learned weights (its
- * decisions, not an example pool), per (scenario, attribute).
+ * The points behind one matrix cell: the reporter's reported weights (its
+ * self-report prompt, not an observer condition: the introspection prompt does
+ * not depend on the target, so it serves every column) against the target's
+ * learned weights (its decisions, not an example pool), per (scenario, attribute).
+ * A spec with one such report condition per reporter (every preset) gives
+ * exactly the cell's points; with several, the first is shown.
  */
 export function cellScatter(spec: ExperimentSpec, analysis: RunAnalysis, reporter: string, target: string): ScatterCell[] {
-  const decides = (model: string) =>
-    spec.conditions.find((c): c is DecisionCondition => c.kind === 'decisions' && c.model === model && c.pool === undefined);
-  const own = decides(reporter);
-  const selfReport = spec.conditions.find(
-    (c): c is ReportCondition => c.kind === 'reports' && c.reporter === reporter && c.about === own?.key && c.observe === undefined,
-  );
-  const rep = analysis.reports.find((r) => r.key === selfReport?.key);
-  const dec = analysis.decisions.find((d) => d.key === decides(target)?.key);
+  const decides = spec.conditions.find((c): c is DecisionCondition => c.kind === 'decisions' && c.model === target && c.pool === undefined);
+  const reports = spec.conditions.find((c): c is ReportCondition => c.kind === 'reports' && c.reporter === reporter && c.observe === undefined);
+  const rep = analysis.reports.find((r) => r.key === reports?.key);
+  const dec = analysis.decisions.find((d) => d.key === decides?.key);
   if (!rep || !dec) return [];
   const out: ScatterCell[] = [];
   for (const s of analysis.scenarios) {
