@@ -1,0 +1,127 @@
+/**
+ * Run → privileged-access analysis (src/lib/analysis/privileged.ts): what the
+ * Results page shows for a run with two or more models and what
+ * `cli analyze --run DIR --json` prints as `privileged_access`. Pure, and
+ * works on partial runs (live updates): scenarios without results yet are
+ * left out, and `complete` says whether every trial has run.
+ *
+ * Which trials feed what:
+ * - learned weights of a model: its first decision condition that is not an
+ *   example pool (fitted per scenario as in the lab's other analyses);
+ * - a reporter's reports: all its report conditions without `observe` (the
+ *   introspection prompt, the same whatever decisions it is scored against);
+ * - observers: report conditions with `observe`, pooled per (reporter,
+ *   target model, k); at k = 0 they serve every target;
+ * - the statistical observer: the first k decisions of the target's pool.
+ */
+import { reportedWeights, DEFAULT_SEED, type Decision } from '../lib/analysis';
+import { privilegedAccess, type PrivilegedInput } from '../lib/analysis/privileged';
+import type { PAModel, PrivilegedAccess } from '../lib/analysis/privileged-types';
+import { learnedWeights } from '../lib/analysis/weights';
+import { DEFAULT_OBSERVE_K } from '../lib/presets';
+import { resultsInPlanOrder, type RunRecord } from '../lib/runs';
+import { isSimulatedId } from '../lib/simulated';
+import type { DecisionCondition, ModelRef, ReportCondition } from '../lib/spec';
+
+export interface PrivilegedOptions {
+  /** Bootstrap resamples (default 2000). */
+  resamples?: number;
+  /** Bootstrap seed (default the analysis default). */
+  seed?: string;
+  /** Fit P(A) instead of the 0/1 choices. */
+  soft?: boolean;
+}
+
+/** A model as the privileged-access views name it; a simulated one says so. */
+export function paModel(m: ModelRef): PAModel {
+  const simulated = isSimulatedId(m.id);
+  const base = m.label ?? m.id;
+  return { key: m.key, label: simulated && !/simulated/i.test(base) ? `${base} (simulated)` : base, simulated };
+}
+
+type Grouped<T> = Map<string, Map<string, T[]>>; // condition → scenario → items (plan order)
+
+function push<T>(g: Grouped<T>, condition: string, scenario: string, item: T) {
+  let byScenario = g.get(condition);
+  if (!byScenario) g.set(condition, (byScenario = new Map()));
+  let list = byScenario.get(scenario);
+  if (!list) byScenario.set(scenario, (list = []));
+  list.push(item);
+}
+
+/** Mean valid report per scenario, scaled ±100, pooling several conditions. */
+function meanReports(reports: Grouped<number[]>, keys: readonly string[]): Map<string, number[]> {
+  const pooled = new Map<string, number[][]>();
+  for (const key of keys)
+    for (const [scenario, list] of reports.get(key) ?? []) {
+      const into = pooled.get(scenario) ?? [];
+      into.push(...list);
+      pooled.set(scenario, into);
+    }
+  return new Map([...pooled].map(([s, list]) => [s, reportedWeights(list)]));
+}
+
+export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = {}): PrivilegedAccess | null {
+  const spec = record.spec;
+  if (spec.models.length < 2) return null;
+  const decisions: Grouped<Decision> = new Map();
+  const reports: Grouped<number[]> = new Map();
+  for (const { trial, result } of resultsInPlanOrder(record)) {
+    if (trial.kind === 'decision' && result.kind === 'decision')
+      push(decisions, trial.condition, trial.scenarioId, { a: trial.a, b: trial.b, choice: result.choice, pA: result.pA });
+    else if (result.kind === 'report' && result.weights) push(reports, trial.condition, trial.scenarioId, result.weights);
+  }
+
+  const decisionConds = spec.conditions.filter((c): c is DecisionCondition => c.kind === 'decisions');
+  const reportConds = spec.conditions.filter((c): c is ReportCondition => c.kind === 'reports');
+  const deciderOf = new Map(decisionConds.map((c) => [c.key, c.model]));
+  const scenarios = record.plan.scenarios.map((p) => ({ id: p.scenario.id, attributes: p.scenario.attributes }));
+  const attrs = new Map(scenarios.map((s) => [s.id, s.attributes]));
+
+  const learned = new Map<string, Map<string, number[]>>();
+  const pools = new Map<string, Map<string, Decision[]>>();
+  for (const m of spec.models) {
+    const own = decisionConds.find((c) => c.model === m.key && c.pool === undefined);
+    const byScenario = own && decisions.get(own.key);
+    if (byScenario)
+      learned.set(m.key, new Map([...byScenario].map(([s, ds]) => [s, learnedWeights(attrs.get(s)!, ds, { soft: opts.soft }).weights])));
+    const pool = decisionConds.find((c) => c.model === m.key && c.pool !== undefined);
+    const poolDecisions = pool && decisions.get(pool.key);
+    if (poolDecisions) pools.set(m.key, poolDecisions);
+  }
+
+  const reported = new Map<string, Map<string, number[]>>();
+  for (const m of spec.models) {
+    const keys = reportConds.filter((c) => c.reporter === m.key && !c.observe).map((c) => c.key);
+    const mean = meanReports(reports, keys);
+    if (mean.size) reported.set(m.key, mean);
+  }
+
+  const observerGroups = new Map<string, { reporter: string; target: string | null; k: number; keys: string[] }>();
+  for (const c of reportConds) {
+    if (!c.observe) continue;
+    const target = c.observe.k === 0 ? null : (deciderOf.get(c.about) ?? null);
+    const id = `${c.reporter}|${target}|${c.observe.k}`;
+    const g = observerGroups.get(id) ?? { reporter: c.reporter, target, k: c.observe.k, keys: [] };
+    g.keys.push(c.key);
+    observerGroups.set(id, g);
+  }
+  const observed: PrivilegedInput['observed'] = [...observerGroups.values()]
+    .map((g) => ({ reporter: g.reporter, target: g.target, k: g.k, reported: meanReports(reports, g.keys) }))
+    .filter((o) => o.reported.size > 0);
+
+  const observerKs = [...observerGroups.values()].map((g) => g.k);
+  const done = new Set(record.results.map((r) => r.trialId)).size;
+  return privilegedAccess({
+    models: spec.models.map(paModel),
+    scenarios,
+    learned,
+    reported,
+    observed,
+    pools,
+    ks: observerKs.length ? observerKs : DEFAULT_OBSERVE_K,
+    soft: opts.soft,
+    complete: done === record.plan.trials.length,
+    bootstrap: { resamples: opts.resamples, seed: opts.seed ?? DEFAULT_SEED },
+  });
+}
