@@ -30,10 +30,15 @@ import {
   parseTargetWeightsCsv,
   parseWeightReportsCsv,
 } from '../src/lib/paper-csv';
+import { formatPrivileged, privilegedSection, readRunFolder } from './analyze-run';
 
 export const summary = 'learned vs target and reported vs learned weights from CSV files';
 
 export const usage = `usage: npm run cli -- analyze --scenarios S.csv --selections SEL.csv [options]
+       npm run cli -- analyze --run DIR [--json] [--soft] [--seed TEXT] [--resamples N]
+
+  --run DIR            a folder written by cli run: the lab's analyses of its run record
+                       (with two or more models: "privileged_access")
 
   --scenarios FILE     decision contexts (paper's scenarios.csv: scenario, question, attrN, attrN_min, attrN_max)
   --selections FILE    decision trials (model, scenario, selection, A_attribute_*, B_attribute_* [, p_A]);
@@ -118,7 +123,7 @@ function positiveNumber(name: string, value: string | undefined, integer = false
   return v;
 }
 
-export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: boolean; perScenario: boolean }) | 'help' {
+export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: boolean; perScenario: boolean; run?: string }) | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -138,6 +143,7 @@ export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: 
         resamples: { type: 'string' },
         'slope-prior-sd': { type: 'string' },
         'intercept-prior-sd': { type: 'string' },
+        run: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -146,6 +152,8 @@ export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: 
   }
   const v = parsed.values;
   if (v.help) return 'help';
+  if (v.run !== undefined)
+    return { scenarios: '', selections: '', run: v.run, soft: v.soft ?? false, json: v.json ?? false, perScenario: false, seed: v.seed, resamples: positiveNumber('resamples', v.resamples, true) };
   if (!v.scenarios) throw new UsageError('--scenarios is required');
   if (!v.selections) throw new UsageError('--selections is required');
   return {
@@ -226,6 +234,20 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
   return lines.join('\n') + '\n';
 }
 
+async function analyzeRunMain(dir: string, args: { json: boolean; soft?: boolean; seed?: string; resamples?: number }): Promise<number> {
+  let record;
+  try {
+    record = await readRunFolder(dir);
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const sections = privilegedSection(record, { soft: args.soft, seed: args.seed, resamples: args.resamples });
+  if (args.json) process.stdout.write(JSON.stringify(sections) + '\n');
+  else process.stdout.write(sections.privileged_access ? formatPrivileged(sections.privileged_access) : 'The run has one model: nothing to compare its self-report with.\n');
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
@@ -238,6 +260,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage + '\n');
     return 0;
   }
+  if (args.run !== undefined) return analyzeRunMain(args.run, args);
   let result: AnalysisResult;
   try {
     result = analyzeFiles(args);

@@ -196,7 +196,7 @@ export function privilegedAccess(input: PrivilegedInput): PrivilegedAccess {
     worth.push(worthOf(t, name(t), self.r, statistical_observer.filter((s) => s.target === t)));
     const others = [
       ...matrix.filter((c) => c.target === t && !c.self).map((c) => ({ key: c.reporter, r: c.r, words: `${name(c.reporter)}'s report` })),
-      ...observers.filter((o) => o.target === t).map((o) => ({ key: `obs:${o.reporter}@${o.k}`, r: o.r, words: `${name(o.reporter)} observing ${o.k} of its decisions` })),
+      ...observers.filter((o) => o.target === t).map((o) => ({ key: `obs:${o.reporter}@${o.k}`, r: o.r, words: `${name(o.reporter)} shown ${o.k} of ${name(t)}'s decisions` })),
       ...statistical_observer.filter((s) => s.target === t).map((s) => ({ key: `stat@${s.k}`, r: s.r, words: `the statistical observer with ${s.k} decisions` })),
     ].filter((o) => Number.isFinite(o.r));
     const best = others.sort((a, b) => b.r - a.r)[0];
