@@ -234,7 +234,8 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
         expectClose(Number(row.r), o.r, CROSS_ENGINE_TOL, `observer ${o.reporter}>${o.target}@${o.k}`);
       }
 
-      // The CLI on the exported run folder prints the same numbers.
+      // The CLI on the exported run as a `cli run` folder (run.json + results.jsonl) prints the same numbers.
+      await writeFile(join(runDir, 'results.jsonl'), record.results.map((r) => JSON.stringify(r) + '\n').join(''));
       const cli = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['cli/main.ts', 'analyze', '--run', runDir, '--json'], { cwd: root, encoding: 'utf8' });
       expect(cli.status, cli.stderr).toBe(0);
       const printed = JSON.parse(cli.stdout).privileged_access as PrivilegedAccess;
@@ -242,6 +243,16 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
       for (const s of printed.statistical_observer) {
         const row = obsCsv.find((x) => x.kind === 'statistical' && x.target === s.target && Number(x.k) === s.k)!;
         expectClose(Number(row.r), s.r, CROSS_ENGINE_TOL, `stat ${s.target}@${s.k}`);
+      }
+      const verdictsFile = join(exportsDir, 'pa-verdicts.csv');
+      await (await download(page, () => page.getByTestId('export-pa-verdicts').click())).saveAs(verdictsFile);
+      const verdicts = Papa.parse<Record<string, string>>(await readFile(verdictsFile, 'utf8'), { header: true, skipEmptyLines: true }).data;
+      expect(verdicts.map((v) => v.target)).toEqual(printed.models.map((m) => m.key));
+      for (const v of printed.verdicts) {
+        const row = verdicts.find((x) => x.target === v.target)!;
+        expect([row.verdict, row.best_other]).toEqual([v.verdict, v.best_other ?? '']);
+        expectClose(Number(row.diff), v.diff!, CROSS_ENGINE_TOL, `diff ${v.target}`);
+        expectAllClose([Number(row.ci_low), Number(row.ci_high)], v.ci!, CROSS_ENGINE_TOL, `diff ci ${v.target}`);
       }
       await writeFile(join(exportsDir, 'cli-analyze.json'), cli.stdout);
       expect(errors).toEqual([]);
