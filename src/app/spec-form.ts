@@ -25,6 +25,10 @@ export interface SpecForm {
   model: ModelChoice;
   /** Second model asked the same report questions: the off-the-shelf control. */
   control: ModelChoice | null;
+  /** Several-models presets: the models after `model` and `control` (kept from a loaded spec). */
+  others?: ModelChoice[];
+  /** Several-models presets: how many decisions observers are shown (kept from a loaded spec; the preset's default when absent). */
+  observe?: number[];
   seed: string;
   /** Which scenarios: the built-in set (roles paired by the seed) or a set loaded from a file. */
   scenarioSource: 'builtin' | 'file';
@@ -150,6 +154,8 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
     control: form.control && form.control.id.trim() ? modelRef(form.control) : undefined,
     seed: form.seed,
     mode: form.mode,
+    ...(form.others?.length ? { others: form.others.map(modelRef) } : {}),
+    ...(form.observe ? { observe: form.observe } : {}),
   });
   spec.name = form.name.trim() || spec.name;
   spec.decisionsPerScenario = form.decisionsPerScenario;
@@ -182,16 +188,21 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
       problems.push(...e.problems.map((p) => `scenarios.set: ${p.location}: ${p.message}`));
     }
   }
-  const self = spec.models.find((m) => m.key === 'self') ?? spec.models[0];
-  const control = spec.models.find((m) => m.key === 'control');
-  const report = spec.conditions.find((c) => c.kind === 'reports');
   if (problems.length) throw new SpecError(problems);
-  const preset: PresetName = spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
+  const report = spec.conditions.find((c) => c.kind === 'reports');
+  // A spec of several models (observers, example pools, or more than two models) loads as the
+  // several-models preset, keeping every model and the observers' k values.
+  const several = spec.models.length > 2 || spec.conditions.some((c) => (c.kind === 'reports' ? c.observe : c.pool) !== undefined);
+  const self = several ? spec.models[0] : (spec.models.find((m) => m.key === 'self') ?? spec.models[0]);
+  const control = several ? spec.models[1] : spec.models.find((m) => m.key === 'control');
+  const preset: PresetName = several ? 'who-knows' : spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
+  const observe = [...new Set(spec.conditions.flatMap((c) => (c.kind === 'reports' && c.observe ? [c.observe.k] : [])))].sort((a, b) => a - b);
   return {
     preset,
     name: spec.name,
     model: choiceFrom(self)!,
     control: choiceFrom(control),
+    ...(several ? { others: spec.models.slice(2).map((m) => choiceFrom(m)!), observe } : {}),
     seed: spec.seed,
     scenarioSource: scenarioSet ? 'file' : 'builtin',
     scenarioSet,

@@ -30,7 +30,7 @@ import { writeFixtureModel } from '../fixture/model';
 import { parseRunJson } from '../../src/app/exports';
 import { privilegedAccessOf } from '../../src/app/privileged-access';
 import { buildPlan, resolveScenarios } from '../../src/lib/plan';
-import { DEFAULT_OBSERVE_K } from '../../src/lib/presets';
+import { DEFAULT_OBSERVE_K, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../../src/lib/presets';
 import type { ExperimentSpec } from '../../src/lib/spec';
 import type { PrivilegedAccess } from '../../src/lib/analysis/privileged-types';
 
@@ -125,6 +125,77 @@ function expectMatrixEqual(pa: PrivilegedAccess, got: Array<{ reporter: string; 
   }
 }
 
+/** For each target: one curve point per k for every observer, and per k > 0 for the statistical observer. */
+async function expectObserverPoints(page: Page, spec: ExperimentSpec, ks: number[]) {
+  const curveSelect = page.locator('select[name=pa-curve-target]');
+  for (const m of spec.models) {
+    await curveSelect.selectOption(m.key);
+    const curve = page.getByTestId('pa-observer-curve');
+    await expect.poll(() => curve.getAttribute('data-target')).toBe(m.key);
+    const series = await curve.locator('[data-pa-series]').evaluateAll((els) => els.map((e) => ({ key: e.getAttribute('data-pa-series'), ks: Array.from(e.querySelectorAll('[data-point]')).map((p) => Number(p.getAttribute('data-k'))) })));
+    expect(series.map((s) => s.key).sort()).toEqual([...spec.models.map((x) => `obs:${x.key}`), 'stat'].sort());
+    // The statistical observer needs at least one decision: it starts at the first k > 0.
+    for (const s of series) expect(s.ks, `${m.key}: ${s.key}`).toEqual(s.key === 'stat' ? ks.filter((k) => k > 0) : ks);
+    expect(await page.getByTestId('pa-worth-sentence').textContent()).toMatch(/self-report \(r = .*\) is worth (about|less|more)/);
+  }
+}
+
+/**
+ * The matrix, observers and verdicts CSVs and run.json exported from the page; the
+ * numbers on the page and in the CSVs equal privilegedAccessOf on the exported
+ * record in Node and `cli analyze --run` on it as a `cli run` folder, within 1e-9.
+ */
+async function expectExportsEqualCli(page: Page, dir: string) {
+  await mkdir(dir, { recursive: true });
+  const cells = await pageMatrix(page);
+  const matrixFile = join(dir, 'pa-matrix.csv');
+  await (await download(page, () => page.getByTestId('export-pa-matrix').click())).saveAs(matrixFile);
+  const observersFile = join(dir, 'pa-observers.csv');
+  await (await download(page, () => page.getByTestId('export-pa-observers').click())).saveAs(observersFile);
+  const runDir = join(dir, 'run');
+  await mkdir(runDir, { recursive: true });
+  await (await download(page, () => page.getByTestId('export-json').click())).saveAs(join(runDir, 'run.json'));
+
+  // Node: the same function on the same record (the lab's own numbers, not re-typed).
+  const record = parseRunJson(await readFile(join(runDir, 'run.json'), 'utf8'));
+  const db = await newestRun(page);
+  expect(record.results).toHaveLength(db.planned.length);
+  const pa = privilegedAccessOf(record)!;
+  expect(pa.complete).toBe(true);
+  expectMatrixEqual(pa, cells, 'page');
+  const csv = Papa.parse<Record<string, string>>(await readFile(matrixFile, 'utf8'), { header: true, skipEmptyLines: true }).data;
+  expectMatrixEqual(pa, csv.map((x) => ({ reporter: x.reporter, target: x.target, r: Number(x.r), ci: [Number(x.ci_low), Number(x.ci_high)] as [number, number] })), 'matrix csv');
+  expect(csv.filter((x) => x.reporter_simulated === 'yes').every((x) => x.reporter_label.endsWith('(simulated)'))).toBe(true);
+  const obsCsv = Papa.parse<Record<string, string>>(await readFile(observersFile, 'utf8'), { header: true, skipEmptyLines: true }).data;
+  expect(obsCsv).toHaveLength(pa.observers.length + pa.statistical_observer.length);
+  for (const o of pa.observers) {
+    const row = obsCsv.find((x) => x.kind === 'observer' && x.reporter === o.reporter && x.target === o.target && Number(x.k) === o.k)!;
+    expectClose(Number(row.r), o.r, CROSS_ENGINE_TOL, `observer ${o.reporter}>${o.target}@${o.k}`);
+  }
+
+  // The CLI on the exported run as a `cli run` folder (run.json + results.jsonl) prints the same numbers.
+  await writeFile(join(runDir, 'results.jsonl'), record.results.map((r) => JSON.stringify(r) + '\n').join(''));
+  const cli = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['cli/main.ts', 'analyze', '--run', runDir, '--json'], { cwd: root, encoding: 'utf8' });
+  expect(cli.status, cli.stderr).toBe(0);
+  const printed = JSON.parse(cli.stdout).privileged_access as PrivilegedAccess;
+  expectMatrixEqual(printed, cells, 'cli vs page');
+  for (const s of printed.statistical_observer) {
+    const row = obsCsv.find((x) => x.kind === 'statistical' && x.target === s.target && Number(x.k) === s.k)!;
+    expectClose(Number(row.r), s.r, CROSS_ENGINE_TOL, `stat ${s.target}@${s.k}`);
+  }
+  const verdictsFile = join(dir, 'pa-verdicts.csv');
+  await (await download(page, () => page.getByTestId('export-pa-verdicts').click())).saveAs(verdictsFile);
+  const verdicts = Papa.parse<Record<string, string>>(await readFile(verdictsFile, 'utf8'), { header: true, skipEmptyLines: true }).data;
+  expect(verdicts.map((v) => v.target)).toEqual(printed.models.map((m) => m.key));
+  for (const v of printed.verdicts) {
+    const row = verdicts.find((x) => x.target === v.target)!;
+    expect([row.verdict, row.best_other]).toEqual([v.verdict, v.best_other ?? '']);
+    expectClose(Number(row.diff), v.diff!, CROSS_ENGINE_TOL, `diff ${v.target}`);
+    expectAllClose([Number(row.ci_low), Number(row.ci_high)], v.ci!, CROSS_ENGINE_TOL, `diff ci ${v.target}`);
+  }
+  await writeFile(join(dir, 'cli-analyze.json'), cli.stdout);
+}
+
 describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () => {
   it('three simulated models (the Simulated preset): every view, keyboard, tables, exports equal cli analyze --run', async () => {
     const { browser, page, errors } = await open();
@@ -166,17 +237,7 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
       await shot(page, 'pa-02-heatmap', '[data-testid=pa-section] .grid2');
 
       // Observer curves: one point per k for every observer and the statistical observer, for each target.
-      const curveSelect = page.locator('select[name=pa-curve-target]');
-      for (const m of spec.models) {
-        await curveSelect.selectOption(m.key);
-        const curve = page.getByTestId('pa-observer-curve');
-        await expect.poll(() => curve.getAttribute('data-target')).toBe(m.key);
-        const series = await curve.locator('[data-pa-series]').evaluateAll((els) => els.map((e) => ({ key: e.getAttribute('data-pa-series'), ks: Array.from(e.querySelectorAll('[data-point]')).map((p) => Number(p.getAttribute('data-k'))) })));
-        expect(series.map((s) => s.key).sort()).toEqual(['obs:m1', 'obs:m2', 'obs:m3', 'stat']);
-        // The statistical observer needs at least one decision: it starts at the first k > 0.
-        for (const s of series) expect(s.ks, `${m.key}: ${s.key}`).toEqual(s.key === 'stat' ? KS.filter((k) => k > 0) : KS);
-        expect(await page.getByTestId('pa-worth-sentence').textContent()).toMatch(/self-report \(r = .*\) is worth (about|less|more)/);
-      }
+      await expectObserverPoints(page, spec, KS);
       // Keyboard: a curve point and a bar each read out their r and interval on focus.
       await page.getByTestId('pa-observer-curve').locator('[data-point]').first().focus();
       expect(await page.getByTestId('pa-curve-readout').textContent()).toMatch(/k = 0: r = .*, 95 % interval/);
@@ -208,56 +269,68 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
       expect(svgText).toContain('(simulated)');
       expect(svgText.match(/data-cell=""/g)).toHaveLength(N * N);
 
-      // Exports: the matrix and observers CSVs and run.json.
-      const matrixFile = join(exportsDir, 'pa-matrix.csv');
-      await (await download(page, () => page.getByTestId('export-pa-matrix').click())).saveAs(matrixFile);
-      const observersFile = join(exportsDir, 'pa-observers.csv');
-      await (await download(page, () => page.getByTestId('export-pa-observers').click())).saveAs(observersFile);
-      const runDir = join(exportsDir, 'run');
-      await mkdir(runDir, { recursive: true });
-      await (await download(page, () => page.getByTestId('export-json').click())).saveAs(join(runDir, 'run.json'));
-
-      // Node: the same function on the same record (the lab's own numbers, not re-typed).
-      const record = parseRunJson(await readFile(join(runDir, 'run.json'), 'utf8'));
-      const db = await newestRun(page);
-      expect(record.results).toHaveLength(db.planned.length);
-      const pa = privilegedAccessOf(record)!;
-      expect(pa.complete).toBe(true);
-      expectMatrixEqual(pa, cells, 'page');
-      const csv = Papa.parse<Record<string, string>>(await readFile(matrixFile, 'utf8'), { header: true, skipEmptyLines: true }).data;
-      expectMatrixEqual(pa, csv.map((x) => ({ reporter: x.reporter, target: x.target, r: Number(x.r), ci: [Number(x.ci_low), Number(x.ci_high)] as [number, number] })), 'matrix csv');
-      expect(csv.filter((x) => x.reporter_simulated === 'yes').every((x) => x.reporter_label.endsWith('(simulated)'))).toBe(true);
-      const obsCsv = Papa.parse<Record<string, string>>(await readFile(observersFile, 'utf8'), { header: true, skipEmptyLines: true }).data;
-      expect(obsCsv).toHaveLength(pa.observers.length + pa.statistical_observer.length);
-      for (const o of pa.observers) {
-        const row = obsCsv.find((x) => x.kind === 'observer' && x.reporter === o.reporter && x.target === o.target && Number(x.k) === o.k)!;
-        expectClose(Number(row.r), o.r, CROSS_ENGINE_TOL, `observer ${o.reporter}>${o.target}@${o.k}`);
-      }
-
-      // The CLI on the exported run as a `cli run` folder (run.json + results.jsonl) prints the same numbers.
-      await writeFile(join(runDir, 'results.jsonl'), record.results.map((r) => JSON.stringify(r) + '\n').join(''));
-      const cli = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['cli/main.ts', 'analyze', '--run', runDir, '--json'], { cwd: root, encoding: 'utf8' });
-      expect(cli.status, cli.stderr).toBe(0);
-      const printed = JSON.parse(cli.stdout).privileged_access as PrivilegedAccess;
-      expectMatrixEqual(printed, cells, 'cli vs page');
-      for (const s of printed.statistical_observer) {
-        const row = obsCsv.find((x) => x.kind === 'statistical' && x.target === s.target && Number(x.k) === s.k)!;
-        expectClose(Number(row.r), s.r, CROSS_ENGINE_TOL, `stat ${s.target}@${s.k}`);
-      }
-      const verdictsFile = join(exportsDir, 'pa-verdicts.csv');
-      await (await download(page, () => page.getByTestId('export-pa-verdicts').click())).saveAs(verdictsFile);
-      const verdicts = Papa.parse<Record<string, string>>(await readFile(verdictsFile, 'utf8'), { header: true, skipEmptyLines: true }).data;
-      expect(verdicts.map((v) => v.target)).toEqual(printed.models.map((m) => m.key));
-      for (const v of printed.verdicts) {
-        const row = verdicts.find((x) => x.target === v.target)!;
-        expect([row.verdict, row.best_other]).toEqual([v.verdict, v.best_other ?? '']);
-        expectClose(Number(row.diff), v.diff!, CROSS_ENGINE_TOL, `diff ${v.target}`);
-        expectAllClose([Number(row.ci_low), Number(row.ci_high)], v.ci!, CROSS_ENGINE_TOL, `diff ci ${v.target}`);
-      }
-      await writeFile(join(exportsDir, 'cli-analyze.json'), cli.stdout);
+      await expectExportsEqualCli(page, join(exportsDir, 'simulated'));
       expect(errors).toEqual([]);
     } catch (e) {
       await shot(page, 'pa-failure').catch(() => undefined);
+      console.error('page errors:', errors);
+      throw e;
+    } finally {
+      await browser.close();
+    }
+  }, 600_000);
+
+  it('the fixture model and two simulated models (a loaded spec): live while it runs, then N × N cells, a point per k, numbers equal cli analyze --run', async () => {
+    const { browser, page, errors } = await open();
+    const ks = [0, 2, 4];
+    const spec = severalModelsSpec('PA fixture', { scenarios: 3, decisions: 6, reports: 1 }, [{ id: '/models/tiny-llama', device: 'wasm' }, ...SIMULATED_PRESET_MODELS.slice(0, 2)], {
+      seed: 'pa-fixture',
+      observe: ks,
+    });
+    try {
+      await page.goto(`${server.url}/?localModels=/models/#/models`);
+      await page.getByTestId('capability-verdict').waitFor();
+      await page.fill('input[name=custom-model]', 'tiny-llama');
+      await page.getByRole('button', { name: 'Add model' }).click();
+      await timed('fixture: download', async () => {
+        await page.getByRole('button', { name: 'Download tiny-llama' }).click();
+        await page.locator('[data-testid=download-panel][data-state=done]').waitFor({ timeout: 120_000 });
+      });
+      await page.getByRole('link', { name: 'Experiment' }).click();
+      await page.getByText('Experiment spec (JSON): save, load, share').click();
+      await page.fill('textarea[name=spec-paste]', JSON.stringify(spec));
+      await page.getByRole('button', { name: 'Load pasted spec' }).click();
+      expect(await page.getByTestId('other-models').textContent()).toContain('native 1 (simulated)');
+      const shown = JSON.parse((await page.getByTestId('spec-json').textContent())!) as ExperimentSpec;
+      expect(shown.conditions).toEqual(spec.conditions);
+      await page.getByTestId('start-run').click();
+
+      // Results while the fixture model runs: provisional numbers, refreshed as its trials arrive.
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid=run-done]')?.getAttribute('data-done') ?? 0) >= 6, undefined, { timeout: 180_000 });
+      await page.getByTestId('see-live-results').click();
+      const section = page.getByTestId('pa-section');
+      await section.waitFor({ timeout: 60_000 });
+      expect(await section.getAttribute('data-complete')).toBe('false');
+      await page.getByTestId('pa-live').waitFor();
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid=pa-section]')?.getAttribute('data-refreshes') ?? 0) >= 1, undefined, { timeout: 60_000 });
+      await shot(page, 'pa-07-fixture-live', '[data-testid=pa-section]');
+      await timed('fixture: run with Results open', () =>
+        page.waitForFunction(() => document.querySelector('[data-testid=pa-section]')?.getAttribute('data-complete') === 'true', undefined, { timeout: 400_000 }),
+      );
+      expect(await page.getByTestId('pa-live').count()).toBe(0);
+
+      const N = spec.models.length;
+      expect(await page.getByTestId('pa-heatmap').locator('[data-cell]').count()).toBe(N * N);
+      expect(await page.getByTestId('pa-heatmap').locator('[data-cell][data-simulated=false]').count()).toBe(1);
+      expect(await page.getByTestId('pa-heatmap').textContent()).toContain('tiny-llama');
+      await expectObserverPoints(page, spec, ks);
+      expect(await page.getByTestId('pa-grouped-bars').locator('[data-pa-bar]').count()).toBe(N * N);
+      expect(await page.getByTestId('pa-verdict').count()).toBe(N);
+      await shot(page, 'pa-08-fixture-done', '[data-testid=pa-section]');
+      await expectExportsEqualCli(page, join(exportsDir, 'fixture'));
+      expect(errors).toEqual([]);
+    } catch (e) {
+      await shot(page, 'pa-failure-fixture').catch(() => undefined);
       console.error('page errors:', errors);
       throw e;
     } finally {
