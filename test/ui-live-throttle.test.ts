@@ -55,6 +55,19 @@ describe('live re-analysis throttle', () => {
     expect(th.count).toBe(5);
   });
 
+  it('after the view opens (postpone) the first refresh waits the minimum gap', async () => {
+    const c = fakeClock();
+    const at: number[] = [];
+    const th = new LiveThrottle(async () => void at.push(c.clock.now()), { minGapMs: 1000, clock: c.clock });
+    await c.advance(300);
+    th.postpone();
+    th.request();
+    await c.advance(999);
+    expect(at).toEqual([]);
+    await c.advance(1);
+    expect(at).toEqual([1300]);
+  });
+
   it('a slow analysis waits cost / share before the next one', async () => {
     const c = fakeClock();
     const at: number[] = [];

@@ -57,6 +57,11 @@ export class LiveThrottle {
     this.timer = this.clock.setTimeout(() => void this.fire(), wait);
   }
 
+  /** The data was just read by other means (the view opened): the next refresh waits the minimum gap. */
+  postpone(): void {
+    this.nextAt = Math.max(this.nextAt, this.clock.now() + this.minGapMs);
+  }
+
   /** No more refreshes (the view closed). */
   stop(): void {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);

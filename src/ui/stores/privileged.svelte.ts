@@ -4,6 +4,7 @@
  * going: the stored results are read again and re-analysed as trials arrive,
  * throttled (src/app/live-throttle.ts) so it cannot slow the run.
  */
+import { tick } from 'svelte';
 import type { PrivilegedAccess } from '../../lib/analysis/privileged-types';
 import type { RunRecord } from '../../lib/runs';
 import { privilegedAccessOf } from '../../app/privileged-access';
@@ -22,10 +23,13 @@ class PrivilegedStore {
   refreshes = $state(0);
 
   private analysedFor: RunRecord | null = null;
+  // The cost the throttle budgets includes drawing the updated page (until the next frame), not only the analysis.
   private throttle = new LiveThrottle(async () => {
     await library.reload();
     this.analyse(library.record);
     this.refreshes++;
+    await tick();
+    await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
   });
 
   /** The shown run is the one running now. */
@@ -36,7 +40,11 @@ class PrivilegedStore {
   /** Analyse a record (once per record object). */
   analyse(record: RunRecord | null): void {
     if (record === this.analysedFor) return;
-    if (record?.id !== this.analysedFor?.id) this.cell = null;
+    if (record?.id !== this.analysedFor?.id) {
+      // Another run opened (read and analysed just now): no live refresh right away.
+      this.cell = null;
+      this.throttle.postpone();
+    }
     this.analysedFor = record;
     if (!record) {
       this.pa = null;
