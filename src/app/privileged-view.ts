@@ -7,7 +7,7 @@
  * "simulated", so every chart, table and export that shows one says it too.
  */
 import Papa from 'papaparse';
-import type { PAModel, PAObserverPoint, PAVerdict, PAWorth, PrivilegedAccess } from '../lib/analysis/privileged-types';
+import type { PAMatrixCell, PAModel, PAObserverPoint, PAVerdict, PAWorth, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import type { RunAnalysis } from './run-analysis';
 import type { DecisionCondition, ExperimentSpec, ReportCondition } from '../lib/spec';
 import { formatR as fmt } from './format';
@@ -41,13 +41,8 @@ export function modelInfo(pa: PrivilegedAccess): ModelInfo {
   };
 }
 
-export interface HeatCell {
-  reporter: string;
-  target: string;
-  r: number;
-  ci: [number, number];
-  n_points: number;
-  self: boolean;
+/** A matrix cell as drawn (r NaN and n 0 where the analysis has none yet). */
+export interface HeatCell extends PAMatrixCell {
   /** Either model is simulated. */
   simulated: boolean;
   /** What hover and focus show. */
