@@ -19,7 +19,7 @@ import { privilegedAccess, type PrivilegedInput } from '../lib/analysis/privileg
 import type { PAModel, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import { learnedWeights } from '../lib/analysis/weights';
 import { DEFAULT_OBSERVE_K } from '../lib/presets';
-import { resultsInPlanOrder, type RunRecord } from '../lib/runs';
+import type { RunRecord } from '../lib/runs';
 import { isSimulatedId } from '../lib/simulated';
 import type { DecisionCondition, ModelRef, ReportCondition } from '../lib/spec';
 
@@ -66,7 +66,11 @@ export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = 
   if (spec.models.length < 2) return null;
   const decisions: Grouped<Decision> = new Map();
   const reports: Grouped<number[]> = new Map();
-  for (const { trial, result } of resultsInPlanOrder(record)) {
+  // Plan order (pool decisions by index), without building a pair per trial: this runs on every live update.
+  const byId = new Map(record.results.map((r) => [r.trialId, r]));
+  for (const trial of record.plan.trials) {
+    const result = byId.get(trial.id);
+    if (!result) continue;
     if (trial.kind === 'decision' && result.kind === 'decision')
       push(decisions, trial.condition, trial.scenarioId, { a: trial.a, b: trial.b, choice: result.choice, pA: result.pA });
     else if (result.kind === 'report' && result.weights) push(reports, trial.condition, trial.scenarioId, result.weights);
@@ -111,7 +115,7 @@ export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = 
     .filter((o) => o.reported.size > 0);
 
   const observerKs = [...observerGroups.values()].map((g) => g.k);
-  const done = new Set(record.results.map((r) => r.trialId)).size;
+  const done = byId.size;
   return privilegedAccess({
     models: spec.models.map(paModel),
     scenarios,
