@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { learnedWeights, pearson } from '../src/lib/analysis';
+import { bootstrapCorrelation, bootstrapCorrelations, learnedWeights, pearson, percentileInterval } from '../src/lib/analysis';
+import { rngFor } from '../src/lib/rng';
 import { privilegedAccess, worthOf } from '../src/lib/analysis/privileged';
 import { simulatePrivilegedInput } from '../src/lib/analysis/simulate';
 import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
@@ -135,5 +136,30 @@ describe('worth in observed decisions', () => {
     expect(worthOf('t', 'M', 0.3, curve)).toMatchObject({ k_star: null, relation: 'below_min' });
     expect(worthOf('t', 'M', 0.9, curve)).toMatchObject({ k_star: null, relation: 'above_max' });
     expect(worthOf('t', 'M', 0.9, [])).toMatchObject({ relation: 'unknown' });
+  });
+});
+
+describe('bootstrapCorrelations', () => {
+  it('gives each comparison exactly what bootstrapCorrelation gives it alone, whatever its scenario count', () => {
+    const input = simulatePrivilegedInput({ scenarios: 30, selfR: 0.6, otherR: [0.4], seed: 'shared' });
+    const learned = input.learned.get('t')!;
+    const groups = (who: string, n: number) =>
+      [...input.reported.get(who)!].slice(0, n).map(([scenario, x]) => ({ scenario, x, y: learned.get(scenario)! }));
+    const list = [groups('t', 30), groups('o1', 30), groups('o1', 12), []];
+    const together = bootstrapCorrelations(list, { resamples: 300, seed: 's' });
+    list.forEach((g, i) => expect(together[i]).toEqual(bootstrapCorrelation(g, { resamples: 300, seed: 's' })));
+    // And what the scenario bootstrap means, computed naively: resample scenarios, pool their points, r, percentiles.
+    const g = list[2];
+    const rng = rngFor('s', 'bootstrap-correlation');
+    const rs: number[] = [];
+    for (let b = 0; b < 300; b++) {
+      const pick = Array.from({ length: g.length }, () => g[Math.floor(rng.next() * g.length)]);
+      rs.push(pearson(pick.flatMap((p) => [...p.x]), pick.flatMap((p) => [...p.y])));
+    }
+    const naive = percentileInterval(rs);
+    expect(Math.abs(together[2].ci[0] - naive[0])).toBeLessThan(1e-9);
+    expect(Math.abs(together[2].ci[1] - naive[1])).toBeLessThan(1e-9);
+    expect(together[0].ci[0]).toBeLessThan(together[0].r);
+    expect(together[2].n_scenarios).toBe(12);
   });
 });
