@@ -4,7 +4,7 @@ import { rngFor } from '../src/lib/rng';
 import { privilegedAccess, worthOf } from '../src/lib/analysis/privileged';
 import { simulatePrivilegedInput } from '../src/lib/analysis/simulate';
 import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
-import { decisionsOf } from '../src/app/run-analysis';
+import { analyzeRun, decisionsOf } from '../src/app/run-analysis';
 import { privilegedAccessOf } from '../src/app/privileged-access';
 import type { RunRecord } from '../src/lib/runs';
 import { simulatedId } from '../src/lib/simulated';
@@ -116,7 +116,8 @@ describe('the statistical observer', async () => {
     const halves = [new Map<string, number[]>(), new Map<string, number[]>()];
     for (const p of record.plan.scenarios) {
       const ds = decisions.filter((d) => d.scenario === p.scenario.id);
-      halves.forEach((h, j) => h.set(p.scenario.id, learnedWeights(p.scenario.attributes, ds.filter((_, i) => i % 2 === j)).weights));
+      // Halves by pair index: both orders of a counterbalanced pair stay in one half.
+      halves.forEach((h, j) => h.set(p.scenario.id, learnedWeights(p.scenario.attributes, ds.filter((d) => d.index! % 2 === j)).weights));
     }
     const ids = record.plan.scenarios.map((p) => p.scenario.id);
     const half = pearson(ids.flatMap((id) => halves[0].get(id)!), ids.flatMap((id) => halves[1].get(id)!));
@@ -161,5 +162,23 @@ describe('bootstrapCorrelations', () => {
     expect(Math.abs(together[2].ci[1] - naive[1])).toBeLessThan(1e-9);
     expect(together[0].ci[0]).toBeLessThan(together[0].r);
     expect(together[2].n_scenarios).toBe(12);
+  });
+});
+
+describe('the same learned weights as the lab\'s other analyses', () => {
+  it('scores each self-report exactly as the Results view does, also when a biased model\'s fit switches to P(A) on counterbalanced pairs', async () => {
+    const models = [{ id: 'sim:biased?weights=target&bias=15' }, { id: 'sim:plain?access=0' }];
+    const spec = { ...severalModelsSpec('lab', { scenarios: 8, decisions: 12, reports: 2 }, models, { seed: 'lab', observe: [0] }), counterbalance: true };
+    const { record } = await runSimulated(spec);
+    const lab = analyzeRun(record, { resamples: 300 });
+    expect(lab.decisions.find((d) => d.key === 'decide-m1')!.switchedToSoft).toBe(true);
+    const pa = privilegedAccessOf(record, { resamples: 300 })!;
+    for (const m of ['m1', 'm2']) {
+      const fromLab = lab.reports.find((r) => r.key === `report-${m}`)!.vsLearned!;
+      const cell = pa.matrix.find((c) => c.reporter === m && c.target === m)!;
+      expect(Math.abs(cell.r - fromLab.r)).toBeLessThan(1e-9);
+      expect(Math.abs(cell.ci[0] - fromLab.ci[0])).toBeLessThan(1e-9);
+      expect(cell.n_points).toBe(fromLab.n_points);
+    }
   });
 });

@@ -43,6 +43,8 @@ export interface SpecForm {
   scenarioIds: string[];
   decisionsPerScenario: number;
   reportsPerScenario: number;
+  /** Show every decision pair in both orders (A/B swapped); absent in drafts saved before it existed = on. */
+  counterbalance?: boolean;
   mode: ReportMode;
   prompts: PromptTemplates;
 }
@@ -125,6 +127,7 @@ export function formFromPreset(
     scenarioIds: [],
     decisionsPerScenario: spec.decisionsPerScenario,
     reportsPerScenario: spec.reportsPerScenario,
+    counterbalance: spec.counterbalance ?? false,
     mode: 'constrained',
     prompts: { ...PAPER_PROMPTS },
   };
@@ -169,6 +172,7 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
   spec.name = form.name.trim() || spec.name;
   spec.decisionsPerScenario = form.decisionsPerScenario;
   spec.reportsPerScenario = form.reportsPerScenario;
+  spec.counterbalance = form.counterbalance ?? true;
   const set = loadedSet(form);
   const source: ExperimentSpec['scenarios'] = set ? { source: 'inline', set } : { source: 'builtin' };
   spec.scenarios = form.scenarioIds.length ? { ...source, ids: [...form.scenarioIds] } : { ...source, count: form.scenarioCount };
@@ -219,6 +223,7 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
     scenarioIds: spec.scenarios.ids ? [...spec.scenarios.ids] : [],
     decisionsPerScenario: spec.decisionsPerScenario,
     reportsPerScenario: spec.reportsPerScenario,
+    counterbalance: spec.counterbalance ?? false,
     mode: report && report.kind === 'reports' ? report.mode : 'constrained',
     prompts: spec.prompts ? { ...spec.prompts } : { ...PAPER_PROMPTS },
   };
@@ -257,7 +262,9 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
   return { spec: problems.length ? null : spec, problems: [...new Set(problems)] };
 }
 
-/** Total trials of a spec: what the run will do. */
+/** Total trials of a spec: what the run will do (counterbalanced decisions twice). */
 export function trialCount(spec: ExperimentSpec, scenarios: number): number {
-  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? (c.pool ?? spec.decisionsPerScenario) : spec.reportsPerScenario), 0);
+  // Example pools are not counterbalanced: they run their own size.
+  const decisions = spec.decisionsPerScenario * (spec.counterbalance ? 2 : 1);
+  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? (c.pool ?? decisions) : spec.reportsPerScenario), 0);
 }

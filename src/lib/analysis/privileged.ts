@@ -47,8 +47,6 @@ export interface PrivilegedInput {
   pools: ReadonlyMap<string, ReadonlyMap<string, readonly Decision[]>>;
   /** k values of the statistical observer (those > 0 are used). */
   ks: readonly number[];
-  /** Fit P(A) instead of 0/1 choices (as the learned weights were). */
-  soft?: boolean;
   complete: boolean;
   bootstrap?: BootstrapOptions;
 }
@@ -113,7 +111,8 @@ function statisticalWeights(input: PrivilegedInput, pool: ReadonlyMap<string, re
   for (const { id, attributes } of input.scenarios) {
     const decisions = pool.get(id);
     if (!decisions || decisions.length < k) continue;
-    out.set(id, learnedWeights(attributes, decisions.slice(0, k), { soft: input.soft }).weights);
+    // The observer sees choices, not probabilities: so does the statistician.
+    out.set(id, learnedWeights(attributes, decisions.slice(0, k)).weights);
   }
   return out;
 }
