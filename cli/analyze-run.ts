@@ -1,27 +1,10 @@
 /**
- * `analyze --run DIR`: analyse a folder written by `cli run` from its run
- * record (run.json + results.jsonl), with the same functions the lab's Results
- * page uses, so the numbers are the lab's. Sections: `privileged_access`
- * (runs with two or more models; src/app/privileged-access.ts).
+ * The `privileged_access` section of `analyze --run DIR` (runs with two or
+ * more models): the lab's privilegedAccessOf on the run record, and its text.
  */
-import { resolve } from 'node:path';
 import { privilegedAccessOf, type PrivilegedOptions } from '../src/app/privileged-access';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
 import type { RunRecord } from '../src/lib/runs';
-import { FolderStore } from './folder-store';
-
-export class RunFolderError extends Error {}
-
-export async function readRunFolder(dir: string): Promise<RunRecord> {
-  let record: RunRecord | null;
-  try {
-    record = await new FolderStore(resolve(dir)).readRecord();
-  } catch (e) {
-    throw new RunFolderError(`cannot read the run in ${dir}: ${(e as Error).message}`);
-  }
-  if (!record) throw new RunFolderError(`${dir} holds no run (no run.json): give a folder written by cli run --out`);
-  return record;
-}
 
 export function privilegedSection(record: RunRecord, opts: PrivilegedOptions = {}): { privileged_access?: PrivilegedAccess } {
   const pa = privilegedAccessOf(record, opts);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { learnedWeights, pearson } from '../src/lib/analysis';
+import { bootstrapCorrelation, bootstrapCorrelations, learnedWeights, pearson, percentileInterval } from '../src/lib/analysis';
+import { rngFor } from '../src/lib/rng';
 import { privilegedAccess, worthOf } from '../src/lib/analysis/privileged';
 import { simulatePrivilegedInput } from '../src/lib/analysis/simulate';
 import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
-import { decisionsOf } from '../src/app/run-analysis';
+import { analyzeRun, decisionsOf } from '../src/app/run-analysis';
 import { privilegedAccessOf } from '../src/app/privileged-access';
 import type { RunRecord } from '../src/lib/runs';
 import { simulatedId } from '../src/lib/simulated';
@@ -115,7 +116,8 @@ describe('the statistical observer', async () => {
     const halves = [new Map<string, number[]>(), new Map<string, number[]>()];
     for (const p of record.plan.scenarios) {
       const ds = decisions.filter((d) => d.scenario === p.scenario.id);
-      halves.forEach((h, j) => h.set(p.scenario.id, learnedWeights(p.scenario.attributes, ds.filter((_, i) => i % 2 === j)).weights));
+      // Halves by pair index: both orders of a counterbalanced pair stay in one half.
+      halves.forEach((h, j) => h.set(p.scenario.id, learnedWeights(p.scenario.attributes, ds.filter((d) => d.index! % 2 === j)).weights));
     }
     const ids = record.plan.scenarios.map((p) => p.scenario.id);
     const half = pearson(ids.flatMap((id) => halves[0].get(id)!), ids.flatMap((id) => halves[1].get(id)!));
@@ -135,5 +137,48 @@ describe('worth in observed decisions', () => {
     expect(worthOf('t', 'M', 0.3, curve)).toMatchObject({ k_star: null, relation: 'below_min' });
     expect(worthOf('t', 'M', 0.9, curve)).toMatchObject({ k_star: null, relation: 'above_max' });
     expect(worthOf('t', 'M', 0.9, [])).toMatchObject({ relation: 'unknown' });
+  });
+});
+
+describe('bootstrapCorrelations', () => {
+  it('gives each comparison exactly what bootstrapCorrelation gives it alone, whatever its scenario count', () => {
+    const input = simulatePrivilegedInput({ scenarios: 30, selfR: 0.6, otherR: [0.4], seed: 'shared' });
+    const learned = input.learned.get('t')!;
+    const groups = (who: string, n: number) =>
+      [...input.reported.get(who)!].slice(0, n).map(([scenario, x]) => ({ scenario, x, y: learned.get(scenario)! }));
+    const list = [groups('t', 30), groups('o1', 30), groups('o1', 12), []];
+    const together = bootstrapCorrelations(list, { resamples: 300, seed: 's' });
+    list.forEach((g, i) => expect(together[i]).toEqual(bootstrapCorrelation(g, { resamples: 300, seed: 's' })));
+    // And what the scenario bootstrap means, computed naively: resample scenarios, pool their points, r, percentiles.
+    const g = list[2];
+    const rng = rngFor('s', 'bootstrap-correlation');
+    const rs: number[] = [];
+    for (let b = 0; b < 300; b++) {
+      const pick = Array.from({ length: g.length }, () => g[Math.floor(rng.next() * g.length)]);
+      rs.push(pearson(pick.flatMap((p) => [...p.x]), pick.flatMap((p) => [...p.y])));
+    }
+    const naive = percentileInterval(rs);
+    expect(Math.abs(together[2].ci[0] - naive[0])).toBeLessThan(1e-9);
+    expect(Math.abs(together[2].ci[1] - naive[1])).toBeLessThan(1e-9);
+    expect(together[0].ci[0]).toBeLessThan(together[0].r);
+    expect(together[2].n_scenarios).toBe(12);
+  });
+});
+
+describe('the same learned weights as the lab\'s other analyses', () => {
+  it('scores each self-report exactly as the Results view does, also when a biased model\'s fit switches to P(A) on counterbalanced pairs', async () => {
+    const models = [{ id: 'sim:biased?weights=target&bias=15' }, { id: 'sim:plain?access=0' }];
+    const spec = { ...severalModelsSpec('lab', { scenarios: 8, decisions: 12, reports: 2 }, models, { seed: 'lab', observe: [0] }), counterbalance: true };
+    const { record } = await runSimulated(spec);
+    const lab = analyzeRun(record, { resamples: 300 });
+    expect(lab.decisions.find((d) => d.key === 'decide-m1')!.switchedToSoft).toBe(true);
+    const pa = privilegedAccessOf(record, { resamples: 300 })!;
+    for (const m of ['m1', 'm2']) {
+      const fromLab = lab.reports.find((r) => r.key === `report-${m}`)!.vsLearned!;
+      const cell = pa.matrix.find((c) => c.reporter === m && c.target === m)!;
+      expect(Math.abs(cell.r - fromLab.r)).toBeLessThan(1e-9);
+      expect(Math.abs(cell.ci[0] - fromLab.ci[0])).toBeLessThan(1e-9);
+      expect(cell.n_points).toBe(fromLab.n_points);
+    }
   });
 });

@@ -31,7 +31,8 @@ describe('several-models specs in the experiment form', () => {
     const spec = presetSpec('classroom', { model: { id: 'a/b' }, control: { id: 'c/d' } });
     const form = formFromSpec(spec);
     expect(form.preset).toBe('classroom');
-    expect(form.others).toBeUndefined();
+    expect(form.others ?? []).toEqual([]);
+    expect(form.observe).toBeUndefined();
     expect(specFromForm(form).conditions).toEqual(spec.conditions);
   });
 });

@@ -7,7 +7,7 @@
  *
  * Which trials feed what:
  * - learned weights of a model: its first decision condition that is not an
- *   example pool (fitted per scenario as in the lab's other analyses);
+ *   example pool, fitted exactly as the lab's other analyses fit it;
  * - a reporter's reports: all its report conditions without `observe` (the
  *   introspection prompt, the same whatever decisions it is scored against);
  * - observers: report conditions with `observe`, pooled per (reporter,
@@ -18,8 +18,9 @@ import { reportedWeights, DEFAULT_SEED, type Decision } from '../lib/analysis';
 import { privilegedAccess, type PrivilegedInput } from '../lib/analysis/privileged';
 import type { PAModel, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import { learnedWeights } from '../lib/analysis/weights';
+import { chooseFit, debiasPairs, type PositionedDecision } from '../lib/analysis/position';
 import { DEFAULT_OBSERVE_K } from '../lib/presets';
-import { resultsInPlanOrder, type RunRecord } from '../lib/runs';
+import type { RunRecord } from '../lib/runs';
 import { isSimulatedId } from '../lib/simulated';
 import type { DecisionCondition, ModelRef, ReportCondition } from '../lib/spec';
 
@@ -28,7 +29,7 @@ export interface PrivilegedOptions {
   resamples?: number;
   /** Bootstrap seed (default the analysis default). */
   seed?: string;
-  /** Fit P(A) instead of the 0/1 choices. */
+  /** Fit P(A) instead of the 0/1 choices (unset: as the lab, soft only where the hard fit is degenerate). */
   soft?: boolean;
 }
 
@@ -61,14 +62,37 @@ function meanReports(reports: Grouped<number[]>, keys: readonly string[]): Map<s
   return new Map([...pooled].map(([s, list]) => [s, reportedWeights(list)]));
 }
 
+/**
+ * Learned weights per scenario exactly as the lab's other analyses fit them
+ * (src/lib/analysis/analyze.ts): the fit chosen for the whole condition (the
+ * soft one when asked, or when the hard one is degenerate), counterbalanced
+ * pairs debiased for a soft fit.
+ */
+function learnedAsTheLab(byScenario: Map<string, PositionedDecision[]>, attrs: Map<string, PrivilegedInput['scenarios'][number]['attributes']>, soft?: boolean): Map<string, number[]> {
+  const all = [...byScenario.values()].flat();
+  const { fit } = chooseFit(all, soft);
+  const fitted = fit === 'soft' ? debiasPairs(all) : all;
+  const grouped = new Map<string, PositionedDecision[]>();
+  for (const d of fitted) {
+    const list = grouped.get(d.scenario) ?? [];
+    list.push(d);
+    grouped.set(d.scenario, list);
+  }
+  return new Map([...grouped].map(([s, ds]) => [s, learnedWeights(attrs.get(s)!, ds, { soft: fit === 'soft' }).weights]));
+}
+
 export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = {}): PrivilegedAccess | null {
   const spec = record.spec;
   if (spec.models.length < 2) return null;
-  const decisions: Grouped<Decision> = new Map();
+  const decisions: Grouped<PositionedDecision> = new Map();
   const reports: Grouped<number[]> = new Map();
-  for (const { trial, result } of resultsInPlanOrder(record)) {
+  // Plan order (pool decisions by index), without building a pair per trial: this runs on every live update.
+  const byId = new Map(record.results.map((r) => [r.trialId, r]));
+  for (const trial of record.plan.trials) {
+    const result = byId.get(trial.id);
+    if (!result) continue;
     if (trial.kind === 'decision' && result.kind === 'decision')
-      push(decisions, trial.condition, trial.scenarioId, { a: trial.a, b: trial.b, choice: result.choice, pA: result.pA });
+      push(decisions, trial.condition, trial.scenarioId, { scenario: trial.scenarioId, a: trial.a, b: trial.b, choice: result.choice, pA: result.pA, index: trial.index, ...(trial.swapped ? { swapped: true } : {}) });
     else if (result.kind === 'report' && result.weights) push(reports, trial.condition, trial.scenarioId, result.weights);
   }
 
@@ -83,8 +107,7 @@ export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = 
   for (const m of spec.models) {
     const own = decisionConds.find((c) => c.model === m.key && c.pool === undefined);
     const byScenario = own && decisions.get(own.key);
-    if (byScenario)
-      learned.set(m.key, new Map([...byScenario].map(([s, ds]) => [s, learnedWeights(attrs.get(s)!, ds, { soft: opts.soft }).weights])));
+    if (byScenario) learned.set(m.key, learnedAsTheLab(byScenario, attrs, opts.soft));
     const pool = decisionConds.find((c) => c.model === m.key && c.pool !== undefined);
     const poolDecisions = pool && decisions.get(pool.key);
     if (poolDecisions) pools.set(m.key, poolDecisions);
@@ -111,7 +134,7 @@ export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = 
     .filter((o) => o.reported.size > 0);
 
   const observerKs = [...observerGroups.values()].map((g) => g.k);
-  const done = new Set(record.results.map((r) => r.trialId)).size;
+  const done = byId.size;
   return privilegedAccess({
     models: spec.models.map(paModel),
     scenarios,
@@ -120,7 +143,6 @@ export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = 
     observed,
     pools,
     ks: observerKs.length ? observerKs : DEFAULT_OBSERVE_K,
-    soft: opts.soft,
     complete: done === record.plan.trials.length,
     bootstrap: { resamples: opts.resamples, seed: opts.seed ?? DEFAULT_SEED },
   });

@@ -28,6 +28,11 @@ interface TrialBase {
 export interface DecisionTrial extends TrialBase {
   kind: 'decision';
   model: string;
+  /**
+   * Counterbalanced specs: trial `index`'s pair shown with A and B swapped
+   * (id `${condition}/${scenarioId}/${index}-swapped`). Absent on the pair as sampled.
+   */
+  swapped?: true;
   /** An example-pool decision (shown to observers, not used for learned weights). */
   pool?: true;
 }
@@ -117,11 +122,14 @@ export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]):
         const a = sampleOption(scenario.attributes, rng);
         const b = sampleOption(scenario.attributes, rng);
         const base = { id: trialIdOf(c.key, scenario.id, index), condition: c.key, scenarioId: scenario.id, index, a, b };
-        trials.push(
-          c.kind === 'decisions'
-            ? { ...base, kind: 'decision', model: c.model, ...(pool ? { pool: true as const } : {}) }
-            : { ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode, ...(c.observe ? { observe: { ...c.observe } } : {}) },
-        );
+        if (c.kind === 'reports') {
+          trials.push({ ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode, ...(c.observe ? { observe: { ...c.observe } } : {}) });
+          continue;
+        }
+        trials.push({ ...base, kind: 'decision', model: c.model, ...(pool ? { pool: true as const } : {}) });
+        // Example pools are shown to observers as sampled; only measured decisions are counterbalanced.
+        if (spec.counterbalance && !pool)
+          trials.push({ ...base, id: `${base.id}-swapped`, a: b, b: a, kind: 'decision', model: c.model, swapped: true });
       }
     }
   }

@@ -76,6 +76,7 @@ export function severalModelsSpec(
     scenarios: { source: 'builtin', count: size.scenarios },
     decisionsPerScenario: size.decisions,
     reportsPerScenario: size.reports,
+    counterbalance: true,
     models: keyed,
     conditions,
   };
@@ -104,6 +105,7 @@ export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpe
     scenarios: { source: 'builtin', count: size.scenarios },
     decisionsPerScenario: size.decisions,
     reportsPerScenario: size.reports,
+    counterbalance: true,
     models,
     conditions,
   };

@@ -91,6 +91,12 @@ export interface ExperimentSpec {
   };
   decisionsPerScenario: number;
   reportsPerScenario: number;
+  /**
+   * Also show every sampled decision pair with A and B swapped, as its own
+   * trial, so position bias can be measured and removed. Absent (specs saved
+   * before it existed) means false: the same trials as then.
+   */
+  counterbalance?: boolean;
   models: ModelRef[];
   conditions: Condition[];
   /** Prompt templates; the paper's when absent. */
@@ -118,6 +124,7 @@ export function validateSpec(input: unknown): ExperimentSpec {
   if (typeof s.seed !== 'string' || !s.seed) p.push('seed must be a non-empty string.');
   if (!isCount(s.decisionsPerScenario, 0)) p.push('decisionsPerScenario must be an integer ≥ 0.');
   if (!isCount(s.reportsPerScenario, 0)) p.push('reportsPerScenario must be an integer ≥ 0.');
+  if (s.counterbalance !== undefined && typeof s.counterbalance !== 'boolean') p.push('counterbalance must be true or false.');
 
   const sc = s.scenarios;
   if (!isObj(sc)) p.push('scenarios must be an object.');

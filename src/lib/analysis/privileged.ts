@@ -27,7 +27,7 @@
  */
 import type { PACommonSense, PAMatrixCell, PAModel, PAObserverPoint, PAStatPoint, PAVerdict, PAWorth, PrivilegedAccess, Verdict } from './privileged-types';
 import { choleskySolve } from './logistic';
-import { bootstrapCorrelation, pairedCorrelationDifference, pearson, type BootstrapOptions, type ScenarioPoints } from './stats';
+import { bootstrapCorrelations, pairedCorrelationDifference, pearson, type BootstrapOptions, type ScenarioPoints } from './stats';
 import { learnedWeights, type Decision } from './weights';
 import type { Attribute } from '../scenarios/types';
 
@@ -47,8 +47,6 @@ export interface PrivilegedInput {
   pools: ReadonlyMap<string, ReadonlyMap<string, readonly Decision[]>>;
   /** k values of the statistical observer (those > 0 are used). */
   ks: readonly number[];
-  /** Fit P(A) instead of 0/1 choices (as the learned weights were). */
-  soft?: boolean;
   complete: boolean;
   bootstrap?: BootstrapOptions;
 }
@@ -113,7 +111,8 @@ function statisticalWeights(input: PrivilegedInput, pool: ReadonlyMap<string, re
   for (const { id, attributes } of input.scenarios) {
     const decisions = pool.get(id);
     if (!decisions || decisions.length < k) continue;
-    out.set(id, learnedWeights(attributes, decisions.slice(0, k), { soft: input.soft }).weights);
+    // The observer sees choices, not probabilities: so does the statistician.
+    out.set(id, learnedWeights(attributes, decisions.slice(0, k)).weights);
   }
   return out;
 }
@@ -144,38 +143,46 @@ export function privilegedAccess(input: PrivilegedInput): PrivilegedAccess {
   const label = new Map(input.models.map((m) => [m.key, m.label]));
   const name = (key: string) => label.get(key) ?? key;
   const targets = input.models.map((m) => m.key).filter((k) => input.learned.has(k));
+  // Every comparison is scored against the target's learned weights; all are bootstrapped together (shared resamples).
   const pts = new Map<string, ScenarioPoints[]>(); // "<who>→<target>" → points, for the verdicts
-  const score = (who: string, target: string, x: WeightsByScenario | undefined) => {
-    const p = pointsOf(input.scenarios, x, input.learned.get(target));
-    pts.set(`${who}→${target}`, p);
-    return p.length ? bootstrapCorrelation(p, boot) : null;
+  const jobs: { who: string; target: string; points: ScenarioPoints[] }[] = [];
+  const add = (who: string, target: string, x: WeightsByScenario | undefined) => {
+    const points = pointsOf(input.scenarios, x, input.learned.get(target));
+    pts.set(`${who}→${target}`, points);
+    if (points.length) jobs.push({ who, target, points });
   };
+  for (const m of input.models) for (const t of targets) add(m.key, t, input.reported.get(m.key));
+  for (const o of input.observed)
+    for (const t of o.target === null ? targets : [o.target].filter((x) => input.learned.has(x))) add(`obs:${o.reporter}@${o.k}`, t, o.reported);
+  const ks = [...new Set(input.ks.filter((k) => k > 0))].sort((a, b) => a - b);
+  for (const t of targets) {
+    const pool = input.pools.get(t);
+    if (pool) for (const k of ks) add(`stat@${k}`, t, statisticalWeights(input, pool, k));
+  }
+  const boots = bootstrapCorrelations(jobs.map((j) => j.points), boot);
+  const scored = new Map(jobs.map((j, i) => [`${j.who}→${j.target}`, boots[i]]));
 
   const matrix: PAMatrixCell[] = [];
   for (const m of input.models)
     for (const t of targets) {
-      const b = score(m.key, t, input.reported.get(m.key));
+      const b = scored.get(`${m.key}→${t}`);
       if (b) matrix.push({ reporter: m.key, target: t, r: b.r, ci: b.ci, n_points: b.n_points, self: m.key === t });
     }
 
   const observers: PAObserverPoint[] = [];
   for (const o of input.observed)
-    for (const t of o.target === null ? targets : [o.target].filter((x) => input.learned.has(x))) {
-      const b = score(`obs:${o.reporter}@${o.k}`, t, o.reported);
+    for (const t of o.target === null ? targets : [o.target]) {
+      const b = scored.get(`obs:${o.reporter}@${o.k}→${t}`);
       if (b) observers.push({ reporter: o.reporter, target: t, k: o.k, r: b.r, ci: b.ci, n_points: b.n_points });
     }
   observers.sort((a, b) => a.target.localeCompare(b.target) || a.reporter.localeCompare(b.reporter) || a.k - b.k);
 
-  const ks = [...new Set(input.ks.filter((k) => k > 0))].sort((a, b) => a - b);
   const statistical_observer: PAStatPoint[] = [];
-  for (const t of targets) {
-    const pool = input.pools.get(t);
-    if (!pool) continue;
+  for (const t of targets)
     for (const k of ks) {
-      const b = score(`stat@${k}`, t, statisticalWeights(input, pool, k));
+      const b = scored.get(`stat@${k}→${t}`);
       if (b) statistical_observer.push({ target: t, k, r: b.r, ci: b.ci });
     }
-  }
 
   const common_sense: PACommonSense[] = [];
   for (let i = 0; i < targets.length; i++)
