@@ -19,17 +19,20 @@ class PrivilegedStore {
   cell = $state<{ reporter: string; target: string } | null>(null);
   /** The target whose observer curve is shown. */
   target = $state<string | null>(null);
-  /** Live refreshes done for the shown run (the page exposes it for tests). */
+  /** Live refreshes done for the shown run and the time they took in all, with redrawing (the page exposes both for tests). */
   refreshes = $state(0);
+  liveMs = $state(0);
 
   private analysedFor: RunRecord | null = null;
   // The cost the throttle budgets includes drawing the updated page (until the next frame), not only the analysis.
   private throttle = new LiveThrottle(async () => {
+    const t0 = performance.now();
     await library.reload();
     this.analyse(library.record);
-    this.refreshes++;
     await tick();
     await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    this.refreshes++;
+    this.liveMs += performance.now() - t0;
   });
 
   /** The shown run is the one running now. */
@@ -43,6 +46,8 @@ class PrivilegedStore {
     if (record?.id !== this.analysedFor?.id) {
       // Another run opened (read and analysed just now): no live refresh right away.
       this.cell = null;
+      this.refreshes = 0;
+      this.liveMs = 0;
       this.throttle.postpone();
     }
     this.analysedFor = record;
