@@ -268,8 +268,15 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
       expect(svgText).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
       expect(svgText).toContain('(simulated)');
       expect(svgText.match(/data-cell=""/g)).toHaveLength(N * N);
+      const pngFile = join(exportsDir, 'pa-matrix.png');
+      await (await download(page, () => page.locator('[data-testid=pa-section] .grid2 > section').first().getByRole('button', { name: 'Save PNG' }).click())).saveAs(pngFile);
+      expect((await readFile(pngFile)).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
 
       await expectExportsEqualCli(page, join(exportsDir, 'simulated'));
+
+      // Dark theme: the same charts stay readable (viridis and Okabe–Ito on a dark background).
+      await page.getByRole('button', { name: /^Theme/ }).click();
+      await shot(page, 'pa-09-dark', '[data-testid=pa-section]');
       expect(errors).toEqual([]);
     } catch (e) {
       await shot(page, 'pa-failure').catch(() => undefined);
