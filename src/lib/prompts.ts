@@ -36,8 +36,9 @@ export const PAPER_PROMPTS: Readonly<PromptTemplates> = Object.freeze({
  * The observer task: the paper's introspection prompt, asked about "the
  * decision-maker" whose decisions are shown rather than about "you", so that
  * any model (the decider itself included) can answer from behaviour alone.
- * Extra placeholders: `{{examples}}` (the transcript of shown decisions) and
- * `{{k}}` (how many).
+ * Extra placeholders: `{{examples}}` (the transcript of shown decisions),
+ * `{{k}}` (how many), and `{{k_are}}` / `{{k_s}}` ("is"/"are", ""/"s") so
+ * that k = 1 reads as English.
  */
 export const OBSERVATION_PROMPT =
   '[OBSERVATION TASK] Here {{k_are}} {{k}} decision{{k_s}} a decision-maker made in this situation, ' +
