@@ -44,7 +44,7 @@ describe('example pools and observers', () => {
     const a = scenario.attributes.map((x) => x.min);
     const b = scenario.attributes.map((x) => x.max);
     const [, user] = observationMessages(scenario, a, b, [{ a, b, choice: 'B' }], PAPER_PROMPTS);
-    expect(user.content).toMatch(/^\[OBSERVATION TASK\] Here is 1 decision a decision-maker made/);
+    expect(user.content).toMatch(/^\[OBSERVATION TASK\] Here is a decision a decision-maker made/);
     expect(user.content).toContain('Decision 1:');
     expect(user.content).toContain('Chosen: B');
     expect(user.content).toContain('how heavily you believe that decision-maker weighted each of the five dimensions');
