@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkForm, formFromPreset, formFromSpec, specFromForm, trialCount, type ModelChoice } from '../src/app/spec-form';
 import { simulatedFromForm } from '../src/app/simulated-models';
 import { shortModelName } from '../src/app/format';
+import { WorkerEngineProvider } from '../src/app/engine-provider';
 import { buildPlan, resolveScenarios } from '../src/lib/plan';
 import { SIMULATED_PRESET_MODELS } from '../src/lib/presets';
 import { validateSpec } from '../src/lib/spec';
@@ -50,5 +51,22 @@ describe('simulated models in the lab', () => {
     expect(simulatedFromForm({ label: ' ', weights: 'target', access: '1', noise: '0', bias: '0' })).toEqual({ error: 'Give the simulated model a name.' });
     expect(shortModelName('sim:trained?weights=target&access=0.9')).toBe('trained (simulated)');
     expect(shortModelName('onnx-community/Qwen2.5-0.5B-Instruct')).toBe('Qwen2.5-0.5B-Instruct');
+  });
+});
+
+describe('the lab\'s engine provider', () => {
+  it('runs a simulated model in the page: no worker, no device probe, no download', async () => {
+    let workers = 0, probes = 0;
+    const provider = new WorkerEngineProvider({
+      create: async () => { workers++; throw new Error('no worker expected'); },
+      probe: async () => { probes++; throw new Error('no probe expected'); },
+    });
+    const { engine, caps } = await provider.acquire({ key: 'm1', id: 'sim:trained?weights=target&access=0.9' });
+    expect(caps.engine).toBe('simulated');
+    expect(caps.choice?.reason).toMatch(/simulated model/i);
+    expect([workers, probes]).toEqual([0, 0]);
+    await expect(engine.scoreChoice([], ['A', 'B'])).rejects.toThrow(/trial context/);
+    await provider.releaseAll();
+    await expect(provider.acquire({ key: 'm2', id: 'sim:x?access=7' })).rejects.toThrow(/access must be between 0 and 1/);
   });
 });

@@ -20,7 +20,7 @@
  * - Verdict per target: self r − best other r, the best other being the
  *   highest r among the other reporters, the observers at every k and the
  *   statistical observer at every k; paired scenario bootstrap (the same
- *   resampled scenarios for both r), 95 % interval. `shown` only when the
+ *   resampled scenarios for both r, on the scenarios both have), 95 % interval. `shown` only when the
  *   interval lies above 0. Choosing the best other by its r on the full data
  *   favours the others, so the test errs toward `not_shown` (calibration is
  *   tested on null simulations, test/privileged.test.ts).
@@ -212,7 +212,8 @@ export function privilegedAccess(input: PrivilegedInput): PrivilegedAccess {
       ? `Common-sense baseline: ${name(t)}'s learned weights correlate r = ${f2(cs.r)} with ${name(cs.a === t ? cs.b : cs.a)}'s, so that much of its behaviour another model shares without any self-knowledge.`
       : 'No other model decided on these scenarios, so there is no common-sense baseline.';
     if (!best || !Number.isFinite(self.r)) {
-      verdicts.push({ target: t, self_r: self.r, best_other: null, best_other_r: null, diff: null, ci: null, verdict: 'undetermined', why: `Nothing else describes ${name(t)} yet, so its self-report cannot be compared. ${baseline}` });
+      const why = best ? `${name(t)}'s self-report has no defined r yet (too few points or no spread).` : `Nothing else describes ${name(t)} yet, so its self-report cannot be compared.`;
+      verdicts.push({ target: t, self_r: self.r, best_other: null, best_other_r: null, diff: null, ci: null, verdict: 'undetermined', why: `${why} ${baseline}` });
       continue;
     }
     const d = pairedCorrelationDifference(pts.get(`${best.key}→${t}`)!, pts.get(`${t}→${t}`)!, boot);
