@@ -30,6 +30,7 @@ import {
   positionToJson,
   reliabilityToJson,
   type AnalysisResult,
+  type CeiledCorrelation,
   type ScenarioDecision,
   type ScenarioReport,
 } from '../src/lib/analysis/index';
@@ -208,6 +209,12 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
     `Learned weights: MAP logistic regression on ${result.soft ? 'P(A) (soft choices)' : '0/1 choices'}, ` +
       `slopes ~ N(0, ${result.prior.slope_sd}), intercept ~ N(0, ${result.prior.intercept_sd}); scaled to ±100`,
   );
+  const p = result.position;
+  lines.push(
+    `Position: "A" chosen in ${(100 * p.aRate).toFixed(1)}% of decisions, mean P(A) ${f3(p.meanPA)}, bias ${f3(p.intercept)} logits` +
+      (p.pairs ? ` (from ${p.pairs} counterbalanced pairs)` : ' (fitted intercept)') +
+      (p.degenerate ? `; the hard fit is degenerate (one label ≥ 95%)${result.switchedToSoft ? ', so the soft fit is used' : ''}` : ''),
+  );
   lines.push(
     `Scenarios analysed: ${n} (${result.decisions} decisions); ` +
       (result.notConverged.length === 0 ? 'all fits converged' : `NOT converged: ${result.notConverged.join(', ')}`),
@@ -246,6 +253,13 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
     lines.push(`reported vs learned with unscaled mean reports: r = ${f3(rl.rUnscaledMean)}`);
   }
   if (result.learnedVsReference) lines.push(`learned vs reference: max |difference| = ${result.learnedVsReference.maxAbsDiff.toFixed(1)}`);
+  const ceilings: [string, CeiledCorrelation | undefined][] = [
+    ['learned vs target', result.learnedVsTarget],
+    ['reported vs learned', result.reportedVsLearned],
+    ['reported vs target', result.reportedVsTarget],
+  ];
+  for (const [name, c] of ceilings)
+    if (c?.ceiling) lines.push(`${name}: reliability ceiling ${f3(c.ceiling.ceiling)} ${ci(c.ceiling.ci)}, disattenuated r = ${f3(c.ceiling.disattenuated)}`);
   if (options.perScenario) {
     lines.push('', 'per scenario (learned | target | reported):');
     const w = (v: readonly number[] | undefined) => (v ? v.map((x) => Math.round(x).toString().padStart(4)).join(' ') : '');

@@ -18,7 +18,7 @@ import {
   splitHalfReliability,
   type PositionedDecision,
 } from '../src/lib/analysis';
-import { positionWarning } from '../src/app/decision-diagnostics';
+import { positionWarning, rRows } from '../src/app/decision-diagnostics';
 import { analyzeRun } from '../src/app/run-analysis';
 import { presetSpec } from '../src/lib/presets';
 import { rngFor } from '../src/lib/rng';
@@ -129,7 +129,15 @@ describe('acceptance: a strongly position-biased simulated model (bias = 12 logi
     expect(cb.position!.intercept).toBeCloseTo(12, 2);
     expect(cb.vsTarget!.r).toBeGreaterThanOrEqual(0.9);
     // Still flagged: the hard choices are all but all "A" in both orders.
-    expect(positionWarning(cb)).toMatch(/soft fit/);
+    expect(positionWarning(cb)).toMatch(/soft fit.*each pair’s two orders/);
+    // Every r the view lists says which fit its learned weights come from, and has its ceiling.
+    const rows = rRows(analyzeRun(balanced, { resamples }));
+    expect(rows.map((r) => [r.comparison, r.fit])).toEqual([
+      ['learned vs target', 'soft'],
+      ['reported vs learned', 'soft'],
+      ['reported vs target', null],
+    ]);
+    expect(rows.every((r) => r.ceiling && Number.isFinite(r.ceiling.ceiling))).toBe(true);
     figures.push(
       `bias 12, not counterbalanced: "A" ${f3(lab.position!.aRate)}, hard fit r = ${f3(hard.vsTarget!.r)} ${iv(hard.vsTarget!.ci)}; ` +
         `soft fit r = ${f3(lab.vsTarget!.r)} ${iv(lab.vsTarget!.ci)}`,
@@ -149,6 +157,7 @@ describe('acceptance: a strongly position-biased simulated model (bias = 12 logi
     const agreement = correlate([...plain.learned].map(([scenario, x]) => ({ scenario, x, y: cb.learned.get(scenario)! })), { resamples: 0 }).r;
     expect(agreement).toBeGreaterThanOrEqual(plain.reliability!.ci[0]);
     expect(Math.abs(plain.position!.intercept)).toBeLessThan(0.5);
+    expect(positionWarning(plain)).toBeNull();
     figures.push(
       `bias 0: learned vs target r = ${f3(p.r)} ${iv(p.ci)} plain, ${f3(c.r)} ${iv(c.ci)} counterbalanced; ` +
         `r(plain, counterbalanced weights) = ${f3(agreement)}, split-half reliability ${f3(plain.reliability!.reliability)} ${iv(plain.reliability!.ci)}`,

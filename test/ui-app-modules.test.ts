@@ -34,6 +34,7 @@ describe('spec form', () => {
     // Presets counterbalance: every decision pair is shown twice.
     expect(trialCount(spec, 10)).toBe(10 * 30 * 2 + 10 * 5);
     expect(trialCount({ ...spec, counterbalance: false }, 10)).toBe(10 * 30 + 10 * 5);
+    expect(isPresetUnchanged({ ...form, counterbalance: false })).toBe(false);
   });
 
   it('edits sizes, scenarios, prompts, control and dtype, and reads them back from the spec', () => {

@@ -25,7 +25,9 @@ export function positionWarning(d: Pick<DecisionConditionAnalysis, 'position' | 
   const share = p.aRate >= 0.5 ? p.aRate : 1 - p.aRate;
   const what = `The model answered "${label}" in ${pct(share)} of its decisions, whatever the options: its 0/1 choices say almost nothing about its weights.`;
   const done = d.switchedToSoft
-    ? ' Learned weights here come from the soft fit, which reads P(A) instead.'
+    ? p.pairs > 0
+      ? ' Learned weights here come from the soft fit, which reads P(A) instead, with the bias removed by comparing each pair’s two orders.'
+      : ' Learned weights here come from the soft fit, which reads P(A) instead.'
     : d.fit === 'soft'
       ? ''
       : ' Its P(A) is not known, so the hard fit is all there is: treat its learned weights with care.';

@@ -149,6 +149,7 @@ export function isPresetUnchanged(form: SpecForm): boolean {
     form.scenarioCount === (set ? Math.min(count, set.scenarios.length) : count) &&
     form.decisionsPerScenario === base.decisionsPerScenario &&
     form.reportsPerScenario === base.reportsPerScenario &&
+    (form.counterbalance ?? true) === (base.counterbalance ?? false) &&
     samePrompts(form.prompts, PAPER_PROMPTS)
   );
 }

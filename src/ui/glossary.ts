@@ -34,7 +34,7 @@ export const GLOSSARY = {
   },
   ceiling: {
     title: 'reliability ceiling',
-    text: 'Weights measured from a few dozen noisy decisions, or averaged over a few reports, are not exact, so even a perfect relation would not show r = 1. The lab splits each scenario\'s trials into odd and even halves, correlates the weights the two halves give, and corrects for the halved length (Spearman–Brown): that is the reliability. √(reliability × reliability of the other measure) is the highest r the noise allows; r divided by it is the disattenuated r, the relation the noise hides. The interval comes from resampling scenarios.',
+    text: 'Weights measured from a few dozen noisy decisions, or averaged over a few reports, are not exact, so even a perfect relation would not show r = 1. The lab splits each scenario\'s trials into odd and even halves, correlates the weights the two halves give, and corrects for the halved length (Spearman–Brown): that is the reliability. √(reliability × reliability of the other measure) is the highest r the noise allows; r divided by it is the disattenuated r, the relation the noise hides (it can pass 1 by chance when the reliability is low). The interval comes from resampling scenarios.',
   },
   invalid: {
     title: 'invalid reports',
