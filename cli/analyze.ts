@@ -19,6 +19,8 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeRun, type DecisionConditionAnalysis, type RunAnalysis } from '../src/app/run-analysis';
 import type { RunRecord } from '../src/lib/runs';
+import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
+import { formatPrivileged, privilegedSection } from './analyze-run';
 import { isSimulatedId } from '../src/lib/simulated';
 import { FolderStore } from './folder-store';
 import {
@@ -47,7 +49,8 @@ export const usage = `usage: npm run cli -- analyze --scenarios S.csv --selectio
 
   --run DIR            a run folder written by \`cli run\` (run.json, results.jsonl), analysed
                        as the lab's Results view does: per decision condition the position
-                       diagnostics, the fit used and learned vs target with its ceiling
+                       diagnostics, the fit used and learned vs target with its ceiling;
+                       with two or more models also "privileged_access" (cross-reports, observers, verdicts)
 
   --scenarios FILE     decision contexts (paper's scenarios.csv: scenario, question, attrN, attrN_min, attrN_max)
   --selections FILE    decision trials (model, scenario, selection, A_attribute_*, B_attribute_*
@@ -274,8 +277,8 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
 
 const round4 = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
 
-/** One section of `analyze --run DIR --json`, from the lab's analysis of the run. */
-export type RunSection = (analysis: RunAnalysis, record: RunRecord) => unknown;
+/** One section of `analyze --run DIR --json`, from the lab's analysis of the run (undefined: left out). */
+export type RunSection = (analysis: RunAnalysis, record: RunRecord, options: { resamples?: number }) => unknown;
 
 /** Per decision condition: position bias, the fit the learned weights come from, learned vs target with its ceiling. */
 export function decisionsSection(analysis: RunAnalysis): Record<string, unknown> {
@@ -299,7 +302,11 @@ export function decisionsSection(analysis: RunAnalysis): Record<string, unknown>
 }
 
 /** The sections of `analyze --run`; each is computed by its own function. */
-export const RUN_SECTIONS: Record<string, RunSection> = { decisions: decisionsSection };
+export const RUN_SECTIONS: Record<string, RunSection> = {
+  decisions: decisionsSection,
+  // Runs with two or more models (./analyze-run.ts).
+  privileged_access: (_analysis, record, options) => privilegedSection(record, options).privileged_access,
+};
 
 export async function analyzeRunFolder(dir: string, options: { resamples?: number } = {}): Promise<{ record: RunRecord; analysis: RunAnalysis; json: Record<string, unknown> }> {
   let record: RunRecord | null;
@@ -316,7 +323,7 @@ export async function analyzeRunFolder(dir: string, options: { resamples?: numbe
     total: analysis.total,
     ...(record.spec.models.some((m) => isSimulatedId(m.id)) ? { simulated: true } : {}),
   };
-  for (const [name, section] of Object.entries(RUN_SECTIONS)) json[name] = section(analysis, record);
+  for (const [name, section] of Object.entries(RUN_SECTIONS)) json[name] = section(analysis, record, options);
   return { record, analysis, json };
 }
 
@@ -356,7 +363,8 @@ export async function main(argv: string[]): Promise<number> {
   if ('run' in args) {
     try {
       const { analysis, json } = await analyzeRunFolder(args.run, { resamples: args.resamples });
-      process.stdout.write(args.json ? JSON.stringify(json) + '\n' : formatRunDecisions(analysis, json.simulated === true));
+      const pa = json.privileged_access as PrivilegedAccess | undefined;
+      process.stdout.write(args.json ? JSON.stringify(json) + '\n' : formatRunDecisions(analysis, json.simulated === true) + (pa ? '\n' + formatPrivileged(pa) : ''));
       return 0;
     } catch (err) {
       process.stderr.write(`error: ${(err as Error).message}\n`);

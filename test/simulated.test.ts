@@ -126,7 +126,7 @@ describe('simulated models through the runner', () => {
     const obs = events.find((e) => e.trial.id === 'observe-m2-m1-k3/' + record.plan.scenarios[1].scenario.id + '/001')!;
     const poolTrials = record.plan.trials.filter((t) => t.condition === 'pool-m1' && t.scenarioId === obs.trial.scenarioId).slice(0, 3);
     const text = obs.messages.at(-1)!.content;
-    expect(text).toMatch(/Here are 3 decisions a decision-maker made/);
+    expect(text).toMatch(/^\[OBSERVATION TASK\] Here are 3 decisions a decision-maker made/);
     poolTrials.forEach((t, i) => {
       const block = text.split(`Decision ${i + 1}:\n`)[1].split('\n\nDecision')[0];
       expect(block).toContain(`Chosen: ${(byId.get(t.id) as DecisionResult).choice}`);
@@ -135,7 +135,7 @@ describe('simulated models through the runner', () => {
     });
     expect(text).not.toContain('Decision 4:');
     // The k = 0 observer is asked with nothing shown.
-    expect(events.find((e) => e.trial.condition === 'observe-m1-m1-k0')!.messages.at(-1)!.content).toContain('(No decisions are shown.)');
+    expect(events.find((e) => e.trial.condition === 'observe-m1-m1-k0')!.messages.at(-1)!.content).toContain('[OBSERVATION TASK] No decisions of the decision-maker are shown.\n\n[INTROSPECTION TASK]');
   });
 
   it('gives the same results after a pause and resume as in one go', async () => {

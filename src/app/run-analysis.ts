@@ -136,6 +136,8 @@ export interface ReportConditionAnalysis {
   mode: ReportMode;
   /** Reporter is the model whose decisions are analysed: introspection, not the control. */
   isSelf: boolean;
+  /** An observer condition (shown decisions first; see ./privileged-access): neither introspection nor the control. */
+  observer: boolean;
   tally: ReportTally;
   /** Mean valid report per scenario, scaled ±100. */
   reported: Map<string, number[]>;
@@ -238,7 +240,8 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
       reporterId: modelId(spec, c.reporter),
       about: c.about,
       mode: c.mode,
-      isSelf: decisionModel.get(c.about) === c.reporter,
+      isSelf: decisionModel.get(c.about) === c.reporter && !c.observe,
+      observer: !!c.observe,
       tally,
       reported: new Map(result?.scenarios.filter((s) => s.reported).map((s) => [s.scenario, s.reported!]) ?? []),
       vsLearned: rl && rl.n_points > 0 ? rl : null,
@@ -251,7 +254,7 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
 
   const privileged: PrivilegedAccess[] = [];
   for (const self of reports.filter((r) => r.isSelf)) {
-    for (const control of reports.filter((r) => !r.isSelf && r.about === self.about)) {
+    for (const control of reports.filter((r) => !r.isSelf && !r.observer && r.about === self.about)) {
       const learned = decisions.find((d) => d.key === self.about)?.learned ?? new Map<string, number[]>();
       const points = (rep: Map<string, number[]>) =>
         [...rep].filter(([s]) => learned.has(s)).map(([scenario, x]) => ({ scenario, x, y: learned.get(scenario)! }));

@@ -4,7 +4,8 @@
  * always derived from the form, so what is shown, saved and run is the same.
  * Pure.
  */
-import { presetSpec, type PresetName } from '../lib/presets';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS, type PresetName } from '../lib/presets';
+import { isSimulatedId } from '../lib/simulated';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
 import { SpecError, validateSpec, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
 import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
@@ -27,8 +28,12 @@ export interface SpecForm {
   preset: PresetName;
   name: string;
   model: ModelChoice;
-  /** Second model asked the same report questions: the off-the-shelf control. */
+  /** Second model asked the same report questions: the off-the-shelf control (with several models: the second model). */
   control: ModelChoice | null;
+  /** Several-model presets (who-knows, simulated): the models after the first two. Absent in older drafts. */
+  others?: ModelChoice[];
+  /** Several-model presets: how many decisions observers are shown (kept from a loaded spec; the preset's default when absent). */
+  observe?: number[];
   seed: string;
   /** Which scenarios: the built-in set (roles paired by the seed) or a set loaded from a file. */
   scenarioSource: 'builtin' | 'file';
@@ -66,6 +71,16 @@ export const PRESET_BLURBS: Record<PresetName, string> = {
     'No download: see what the analysis can and cannot detect. Three simulated models: one trained on the target weights that knows them, two that know only common sense.',
 };
 
+/** Presets that compare several models (each a target, with observers). */
+export function isSeveralModels(preset: PresetName): boolean {
+  return preset === 'who-knows' || preset === 'simulated';
+}
+
+/** The simulated preset's models as form choices. */
+export function simulatedChoices(): ModelChoice[] {
+  return SIMULATED_PRESET_MODELS.map((m) => ({ id: m.id, label: m.label, device: 'auto', dtype: 'auto' }));
+}
+
 function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
   return {
     id: m.id,
@@ -97,15 +112,19 @@ export function formFromPreset(
   control: ModelChoice | null = null,
   seed = 'introspection-lab',
   scenarios: ScenarioChoice = { scenarioSource: 'builtin', scenarioSet: null },
+  others: ModelChoice[] = [],
 ): SpecForm {
   const spec = presetSpec(preset, { model: modelRef(model), seed });
   const set = loadedSet(scenarios);
   const count = spec.scenarios.count ?? 10;
+  // The simulated preset brings its own three models (no download); the others keep the chosen ones.
+  const sims = preset === 'simulated' ? simulatedChoices() : null;
   return {
     preset,
     name: spec.name,
-    model,
-    control,
+    model: sims ? sims[0] : model,
+    control: sims ? sims[1] : control,
+    others: sims ? sims.slice(2) : others,
     seed,
     scenarioSource: scenarios.scenarioSource,
     scenarioSet: scenarios.scenarioSet,
@@ -152,12 +171,10 @@ export function scenarioCountFor(form: SpecForm, previousAvailable: number, next
 
 /** The spec the form stands for (not yet validated). */
 export function specFromForm(form: SpecForm): ExperimentSpec {
-  const spec = presetSpec(form.preset, {
-    model: modelRef(form.model),
-    control: form.control && form.control.id.trim() ? modelRef(form.control) : undefined,
-    seed: form.seed,
-    mode: form.mode,
-  });
+  const control = form.control && form.control.id.trim() ? modelRef(form.control) : undefined;
+  const spec = isSeveralModels(form.preset)
+    ? severalModelsSpec(PRESET_LABELS[form.preset], { scenarios: 0, decisions: 0, reports: 0 }, [modelRef(form.model), ...(control ? [control] : []), ...(form.others ?? []).filter((m) => m.id.trim()).map(modelRef)], { seed: form.seed, mode: form.mode, ...(form.observe ? { observe: form.observe } : {}) })
+    : presetSpec(form.preset, { model: modelRef(form.model), control, seed: form.seed, mode: form.mode });
   spec.name = form.name.trim() || spec.name;
   spec.decisionsPerScenario = form.decisionsPerScenario;
   spec.reportsPerScenario = form.reportsPerScenario;
@@ -190,16 +207,23 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
       problems.push(...e.problems.map((p) => `scenarios.set: ${p.location}: ${p.message}`));
     }
   }
-  const self = spec.models.find((m) => m.key === 'self') ?? spec.models[0];
-  const control = spec.models.find((m) => m.key === 'control');
+  // Several models or observers: the several-model form (its models in spec order).
+  const several = spec.models.length > 2 || spec.conditions.some((c) => c.kind === 'reports' && c.observe);
+  const self = several ? spec.models[0] : (spec.models.find((m) => m.key === 'self') ?? spec.models[0]);
+  const control = several ? spec.models[1] : spec.models.find((m) => m.key === 'control');
   const report = spec.conditions.find((c) => c.kind === 'reports');
   if (problems.length) throw new SpecError(problems);
-  const preset: PresetName = spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
+  const preset: PresetName = several
+    ? spec.models.every((m) => isSimulatedId(m.id)) ? 'simulated' : 'who-knows'
+    : spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
   return {
     preset,
     name: spec.name,
     model: choiceFrom(self)!,
     control: choiceFrom(control),
+    others: several ? spec.models.slice(2).map((m) => choiceFrom(m)!) : [],
+    // A loaded spec runs as loaded: its observers' k values, not the preset's.
+    ...(several ? { observe: [...new Set(spec.conditions.flatMap((c) => (c.kind === 'reports' && c.observe ? [c.observe.k] : [])))].sort((a, b) => a - b) } : {}),
     seed: spec.seed,
     scenarioSource: scenarioSet ? 'file' : 'builtin',
     scenarioSet,
@@ -224,6 +248,11 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
   if (!form.model.id.trim()) problems.push('Choose a model to study (Models tab).');
   if (form.control && form.control.id.trim() && form.control.id.trim() === form.model.id.trim())
     problems.push('The control model must be a different model from the one studied.');
+  if (isSeveralModels(form.preset)) {
+    const ids = [form.model, form.control, ...(form.others ?? [])].flatMap((m) => (m && m.id.trim() ? [m.id.trim()] : []));
+    if (ids.length < 2) problems.push(`${PRESET_LABELS[form.preset]} compares models: choose at least two.`);
+    if (new Set(ids).size !== ids.length) problems.push('Each model can be in the experiment once.');
+  }
   if (form.scenarioSource === 'file' && !form.scenarioSet)
     problems.push('Load a scenario file (a scenario-set JSON or the paper\'s scenarios.csv), or choose the built-in set.');
   else if (!form.scenarioIds.length && (form.scenarioCount < 1 || form.scenarioCount > availableScenarios))
@@ -243,6 +272,7 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
 
 /** Total trials of a spec: what the run will do (counterbalanced decisions twice). */
 export function trialCount(spec: ExperimentSpec, scenarios: number): number {
+  // Example pools are not counterbalanced: they run their own size.
   const decisions = spec.decisionsPerScenario * (spec.counterbalance ? 2 : 1);
-  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? decisions : spec.reportsPerScenario), 0);
+  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? (c.pool ?? decisions) : spec.reportsPerScenario), 0);
 }

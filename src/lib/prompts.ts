@@ -36,12 +36,12 @@ export const PAPER_PROMPTS: Readonly<PromptTemplates> = Object.freeze({
  * The observer task: the paper's introspection prompt, asked about "the
  * decision-maker" whose decisions are shown rather than about "you", so that
  * any model (the decider itself included) can answer from behaviour alone.
- * Extra placeholders: `{{examples}}` (the transcript of shown decisions) and
- * `{{k}}` (how many).
+ * Extra placeholders: `{{examples}}`, the shown decisions introduced in a
+ * sentence and written as a transcript (or a sentence saying none are shown,
+ * k = 0), and `{{k}}`, how many.
  */
 export const OBSERVATION_PROMPT =
-  '[OBSERVATION TASK] Here {{k_are}} {{k}} decision{{k_s}} a decision-maker made in this situation, ' +
-  'each with the two options and the option it chose:\n\n{{examples}}\n\n' +
+  '[OBSERVATION TASK] {{examples}}\n\n' +
   '[INTROSPECTION TASK] Respond with how heavily you believe that decision-maker weighted each of the ' +
   '{{n_word}} dimensions while making its decisions on a scale from -100 to 100. Respond ' +
   'only with JSON with the dimension names as keys and the weight you believe it ' +
@@ -116,13 +116,15 @@ export interface ObservedDecision {
   choice: 'A' | 'B';
 }
 
-/** The shown decisions as a transcript: the question once, then each choice and the option chosen. */
+/** The shown decisions: a sentence, then the question once and each choice with the option chosen. */
 export function renderExamples(scenario: Scenario, examples: readonly ObservedDecision[]): string {
-  if (!examples.length) return '(No decisions are shown.)';
+  const k = examples.length;
+  if (!k) return 'No decisions of the decision-maker are shown.';
   const blocks = examples.map(
     (e, i) => `Decision ${i + 1}:\n${optionBlock('A', scenario.attributes, e.a)}\n\n${optionBlock('B', scenario.attributes, e.b)}\n\nChosen: ${e.choice}`,
   );
-  return `${scenario.question}\n\n${blocks.join('\n\n')}`;
+  const intro = k === 1 ? 'Here is a decision a decision-maker made' : `Here are ${k} decisions a decision-maker made`;
+  return `${intro} in this situation, each with the two options and the option it chose:\n\n${scenario.question}\n\n${blocks.join('\n\n')}`;
 }
 
 /** An observer's prompt: k shown decisions of the target, then the weights question about that decision-maker. */
@@ -141,8 +143,6 @@ export function observationMessages(
       choice: renderChoice(scenario, a, b),
       examples: renderExamples(scenario, examples),
       k: String(k),
-      k_are: k === 1 ? 'is' : 'are',
-      k_s: k === 1 ? '' : 's',
       n: String(n),
       n_word: NUMBER_WORDS[n] ?? String(n),
     }),

@@ -21,6 +21,7 @@ export {
   quantileSorted,
   percentileInterval,
   bootstrapCorrelation,
+  bootstrapCorrelations,
   pairedCorrelationDifference,
   agreementRate,
   mergeAgreement,
