@@ -20,7 +20,7 @@ import { SimulatedEngine } from '../../workers/simulated-engine';
 import { isSimulatedId, simulatedName } from '../lib/simulated';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
-import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo } from './engine-choice';
+import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EnginePlan, type EngineModelInfo } from './engine-choice';
 
 export type { EngineEvent } from './engine-choice';
 
@@ -133,10 +133,12 @@ export class WorkerEngineProvider implements EngineProvider {
 
   /** A simulated model runs in the page: no worker, no download, no device. */
   private async simulated(model: ModelRef, engineChoice: string) {
+    const name = simulatedName(model.id);
     const engine = new SimulatedEngine();
     const caps = await engine.load({ model: model.id });
-    const choice: EngineChoiceRecord = { requested: 'auto', planned: 'simulated', reason: 'A simulated model: no weights to download, it runs in the page.', userChoiceHonored: true };
-    return this.keep(model, engineChoice, engine, simulatedName(model.id), { ...caps, choice });
+    const plan: EnginePlan = { engine: 'simulated', reason: 'A simulated model: no weights to download, it runs in the page.', userChoiceHonored: true, requested: 'auto', webllmModel: null };
+    this.o.onEngine?.({ kind: 'planned', key: model.key, modelId: model.id, name, plan });
+    return this.keep(model, engineChoice, engine, name, { ...caps, choice: choiceRecord(plan) });
   }
 
   private keep(model: ModelRef, engineChoice: string, engine: WorkerEngine | SimulatedEngine, name: string, caps: ChosenCapabilities) {
