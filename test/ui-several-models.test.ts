@@ -57,7 +57,9 @@ describe('simulated models in the lab', () => {
 describe('the lab\'s engine provider', () => {
   it('runs a simulated model in the page: no worker, no device probe, no download', async () => {
     let workers = 0, probes = 0;
+    const events: string[] = [];
     const provider = new WorkerEngineProvider({
+      onEngine: (e) => events.push(`${e.kind} ${e.name}`),
       create: async () => { workers++; throw new Error('no worker expected'); },
       probe: async () => { probes++; throw new Error('no probe expected'); },
     });
@@ -65,6 +67,8 @@ describe('the lab\'s engine provider', () => {
     expect(caps.engine).toBe('simulated');
     expect(caps.choice?.reason).toMatch(/simulated model/i);
     expect([workers, probes]).toEqual([0, 0]);
+    // The Run view's engine rows hear of it as of any model, by a name that says "simulated".
+    expect(events).toEqual(['planned trained (simulated)', 'loaded trained (simulated)']);
     await expect(engine.scoreChoice([], ['A', 'B'])).rejects.toThrow(/trial context/);
     await provider.releaseAll();
     await expect(provider.acquire({ key: 'm2', id: 'sim:x?access=7' })).rejects.toThrow(/access must be between 0 and 1/);

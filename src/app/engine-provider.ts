@@ -21,7 +21,7 @@ import { SimulatedEngine } from '../../workers/simulated-engine';
 import { isSimulatedId, simulatedName } from '../lib/simulated';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
-import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo, type EngineUserChoice } from './engine-choice';
+import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EnginePlan, type EngineModelInfo, type EngineUserChoice } from './engine-choice';
 
 export type { EngineEvent } from './engine-choice';
 
@@ -148,11 +148,13 @@ export class WorkerEngineProvider implements EngineProvider {
 
   /** A simulated model runs in the page: no worker, no download, no device. */
   private async simulated(model: ModelRef, engineChoice: string) {
+    const name = simulatedName(model.id);
     // Nothing to stop when it goes: it holds no worker and no device.
     const engine: HeldEngine = Object.assign(new SimulatedEngine(), { terminate: () => undefined });
     const caps = await engine.load({ model: model.id });
-    const choice: EngineChoiceRecord = { requested: 'auto', planned: 'simulated', reason: 'A simulated model: no weights to download, it runs in the page.', userChoiceHonored: true };
-    return this.keep(model, engineChoice, engine, simulatedName(model.id), { ...caps, choice });
+    const plan: EnginePlan = { engine: 'simulated', reason: 'A simulated model: no weights to download, it runs in the page.', userChoiceHonored: true, requested: 'auto', webllmModel: null };
+    this.o.onEngine?.({ kind: 'planned', key: model.key, modelId: model.id, name, plan });
+    return this.keep(model, engineChoice, engine, name, { ...caps, choice: choiceRecord(plan) });
   }
 
   private keep(model: ModelRef, engineChoice: string, engine: HeldEngine, name: string, caps: ChosenCapabilities) {
