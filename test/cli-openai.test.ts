@@ -37,7 +37,7 @@ describe.skipIf(pythonSkip)("cli run --engine openai on llama.cpp's real server"
     await killAfterResults(child, join(out, 'results.jsonl'), 60);
     const killedAt = lines(join(out, 'results.jsonl'));
     const planned = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunRecord).plan.trials.map((t) => t.id);
-    expect(planned).toHaveLength(10 * 30 + 10 * 5 * 2);
+    expect(planned).toHaveLength(10 * 30 * 2 + 10 * 5 * 2); // the preset counterbalances: each decision pair also shown swapped
     expect(killedAt).toBeLessThan(planned.length);
 
     const again = spawnSync(node, args, { cwd: root, encoding: 'utf8', timeout: 600_000 });

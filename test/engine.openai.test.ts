@@ -43,7 +43,7 @@ describe.skipIf(pythonSkip)("conformance against llama.cpp's real server (llama-
   it('takes several calls in flight at once', async () => {
     const engine = new OpenAIEngine({ baseUrl: server.baseUrl });
     await engine.load({ model: server.model });
-    const msgs = inputs.options.flat().map(({ a, b }, i) => decisionMessages(inputs.scenarios[Math.floor(i / 4)], a, b));
+    const msgs = inputs.options.flatMap((pairs, s) => pairs.map(({ a, b }) => decisionMessages(inputs.scenarios[s], a, b)));
     const many = await Promise.all(msgs.map((m) => engine.scoreChoice(m, ['A', 'B'])));
     for (const r of many) expect(r.probs[0] + r.probs[1]).toBeCloseTo(1, 12);
     // (Exact agreement per prompt is checked on the double: on this random model both labels fall outside the
