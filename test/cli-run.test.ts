@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFixtureModel } from './fixture/model';
 import type { RunRecord } from '../src/lib/runs';
+import { killAfterResults, lines } from './support/kill-run';
 
 const root = join(import.meta.dirname, '..');
 // One process (node with tsx's loader), so SIGKILL hits the run itself, not a wrapper.
@@ -27,7 +28,6 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
 
 describe('cli run', () => {
   it('resumes a killed run with exactly the planned trials, and its CSVs analyse', async () => {
@@ -35,17 +35,7 @@ describe('cli run', () => {
     const args = [...tsxArgs, 'cli/main.ts', 'run', '--preset', 'classroom', '--scenarios', '4', '--decisions', '40', '--reports', '4', '--model', model, '--control', model, '--out', out];
     const child = spawn(node, args, { cwd: root, stdio: 'ignore' });
     // Kill it hard once some results are on disk but well before the end.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (lines(join(out, 'results.jsonl')) >= 25) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
-      child.on('exit', () => (clearInterval(timer), reject(new Error('the run ended before it could be killed'))));
-    });
-    await new Promise((r) => child.once('exit', r));
+    await killAfterResults(child, join(out, 'results.jsonl'), 25);
     const killedAt = lines(join(out, 'results.jsonl'));
     const planned = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunRecord).plan.trials.map((t) => t.id);
     expect(killedAt).toBeGreaterThan(0);
@@ -93,7 +83,7 @@ describe('cli run', () => {
     const set = record.spec.scenarios.source === 'inline' ? record.spec.scenarios.set : null;
     expect(set?.name).toBe('my-scenarios.csv (rows 2–3)');
     expect(set?.scenarios.map((x) => x.id)).toEqual(['garden_hose', 'rain_jacket']);
-    expect(record.results).toHaveLength(2 * 4 + 2 * 1);
+    expect(record.results).toHaveLength(2 * 4 * 2 + 2 * 1); // the preset counterbalances
     const scenariosCsv = readFileSync(join(out, 'scenarios.csv'), 'utf8').trim().split('\n');
     expect(scenariosCsv.slice(1).map((l) => l.split(',')[0])).toEqual(['garden_hose', 'rain_jacket']);
     expect(scenariosCsv[1]).toContain('"Imagine you are Hamlet, Prince of Denmark. Which garden hose would you prefer?"');
@@ -101,7 +91,7 @@ describe('cli run', () => {
     // The same command again finds the same experiment (the inline set compares equal); other rows do not.
     const again = spawnSync(node, args, { cwd: root, encoding: 'utf8' });
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/Resuming run-.*: 10\/10 trials already done/);
+    expect(again.stderr).toMatch(/Resuming run-.*: 18\/18 trials already done/);
     const other = spawnSync(node, args.map((a) => (a === '2-3' ? '1-2' : a)), { cwd: root, encoding: 'utf8' });
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/holds a different experiment/);

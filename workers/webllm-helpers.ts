@@ -150,6 +150,11 @@ function logSumExp(logits: ArrayLike<number>): number {
   return max + Math.log(sum);
 }
 
+/** A decision from the labels' log-probabilities (of the full softmax, or top-k estimates). */
+export function scoreFromLabelLogprobs(labels: string[], logprobs: number[], basis: ChoiceScore['basis']): ChoiceScore {
+  return finish(labels, logprobs, basis);
+}
+
 function finish(labels: string[], logprobs: number[], basis: ChoiceScore['basis']): ChoiceScore {
   const labelMass = logprobs.reduce((s, l) => s + Math.exp(l), 0);
   // Normalise in log space so tiny masses still give exact relative probabilities.

@@ -21,7 +21,7 @@ import { modelSource } from './local-models';
 
 export type { EngineUserChoice } from '../lib/engine/choose';
 
-export const ENGINE_LABEL: Record<EngineName, string> = { transformers: 'transformers.js', webllm: 'WebLLM' };
+export const ENGINE_LABEL: Record<EngineName, string> = { transformers: 'transformers.js', webllm: 'WebLLM', openai: 'OpenAI-compatible server', simulated: 'simulated (no model)' };
 
 export const ENGINE_CHOICES: ReadonlyArray<readonly [EngineUserChoice, string]> = [
   ['auto', 'Automatic'],
@@ -173,7 +173,7 @@ export interface EngineRow {
   state: 'loading' | 'loaded';
   /** The engine in use: the one loaded, else the one being tried. */
   engine: EngineName;
-  requested: EngineUserChoice;
+  requested: EngineChoiceRecord['requested'];
   reason: string;
   userChoiceHonored: boolean;
   webllmModel?: string;

@@ -16,9 +16,12 @@ import { EngineError, type Engine, type LoadProgress } from '../lib/engine/types
 import type { EngineProvider } from '../lib/runner';
 import type { ModelRef } from '../lib/spec';
 import { WorkerEngine } from '../../workers/client';
+import { serverChoiceRecord, serverEngine } from './servers';
+import { SimulatedEngine } from '../../workers/simulated-engine';
+import { isSimulatedId, simulatedName } from '../lib/simulated';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
-import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo } from './engine-choice';
+import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EnginePlan, type EngineModelInfo, type EngineUserChoice } from './engine-choice';
 
 export type { EngineEvent } from './engine-choice';
 
@@ -35,7 +38,12 @@ export interface ProviderOptions {
   create?: typeof WorkerEngine.create;
   /** For tests: the device probe. */
   probe?: () => Promise<DeviceReport>;
+  /** The API key the user gave for a server (engine "openai"), if any. */
+  serverKey?: (baseUrl: string) => string | undefined;
 }
+
+/** An engine the provider holds: a worker, or a server connection (HTTP from the page). */
+type HeldEngine = Engine & { terminate(): void };
 
 /** The device and dtype a model will load with, resolving "auto" against what exists. */
 export function resolveLoad(model: ModelRef, report: DeviceReport, available?: readonly string[]): { device: 'webgpu' | 'wasm' | 'cpu'; dtype: string } {
@@ -57,7 +65,7 @@ export function workerOptionsFor(id: string, localModels?: string | null) {
 }
 
 export class WorkerEngineProvider implements EngineProvider {
-  private current: { key: string; id: string; engineChoice: string; engine: WorkerEngine; caps: ChosenCapabilities } | null = null;
+  private current: { key: string; id: string; engineChoice: string; engine: HeldEngine; caps: ChosenCapabilities } | null = null;
   private report: DeviceReport | null = null;
   /** Aborting this while a model loads stops the worker (a load cannot be cancelled otherwise). */
   signal: AbortSignal | null = null;
@@ -89,11 +97,21 @@ export class WorkerEngineProvider implements EngineProvider {
     const engineChoice = model.engine ?? 'auto';
     if (this.current && this.current.key === model.key && this.current.id === model.id && this.current.engineChoice === engineChoice) return this.current;
     this.terminate();
+    if (model.engine === 'openai') {
+      // A served model needs no worker: the calls are HTTP, the model runs on the server.
+      const engine = serverEngine(model.baseUrl ?? '', this.o.serverKey?.(model.baseUrl ?? ''));
+      const caps = await this.loadIn(() => engine.load({ model: model.id, adapter: model.adapter }, onProgress)).catch((e: unknown) => {
+        engine.terminate();
+        throw e;
+      });
+      return this.keep(model, engineChoice, engine, model.label ?? model.id, { ...caps, choice: serverChoiceRecord(caps) });
+    }
+    if (isSimulatedId(model.id)) return this.simulated(model, engineChoice);
     this.report ??= await (this.o.probe ?? probeDevice)();
     const report = this.report;
     const info = this.o.modelInfo?.(model.id) ?? engineModelInfo(model.id, this.o.localModels, { label: model.label });
     const name = info.label ?? model.label ?? model.id;
-    const plan = planEngine(model.adapter ? { ...info, adapter: model.adapter.id } : info, engineChoice, report, model.device);
+    const plan = planEngine(model.adapter ? { ...info, adapter: model.adapter.id } : info, engineChoice as EngineUserChoice, report, model.device);
     const base = { key: model.key, modelId: model.id, name };
     this.o.onEngine?.({ kind: 'planned', ...base, plan });
     const choice: EngineChoiceRecord = choiceRecord(plan);
@@ -128,7 +146,18 @@ export class WorkerEngineProvider implements EngineProvider {
     }
   }
 
-  private keep(model: ModelRef, engineChoice: string, engine: WorkerEngine, name: string, caps: ChosenCapabilities) {
+  /** A simulated model runs in the page: no worker, no download, no device. */
+  private async simulated(model: ModelRef, engineChoice: string) {
+    const name = simulatedName(model.id);
+    // Nothing to stop when it goes: it holds no worker and no device.
+    const engine: HeldEngine = Object.assign(new SimulatedEngine(), { terminate: () => undefined });
+    const caps = await engine.load({ model: model.id });
+    const plan: EnginePlan = { engine: 'simulated', reason: 'A simulated model: no weights to download, it runs in the page.', userChoiceHonored: true, requested: 'auto', webllmModel: null };
+    this.o.onEngine?.({ kind: 'planned', key: model.key, modelId: model.id, name, plan });
+    return this.keep(model, engineChoice, engine, name, { ...caps, choice: choiceRecord(plan) });
+  }
+
+  private keep(model: ModelRef, engineChoice: string, engine: HeldEngine, name: string, caps: ChosenCapabilities) {
     this.current = { key: model.key, id: model.id, engineChoice, engine, caps };
     this.o.onEngine?.({ kind: 'loaded', key: model.key, modelId: model.id, name, caps });
     return this.current;
@@ -136,7 +165,9 @@ export class WorkerEngineProvider implements EngineProvider {
 
   /** Stop the worker now (also mid-call): frees memory and the GPU device. */
   terminate(): void {
-    this.current?.engine.terminate();
+    const engine = this.current?.engine;
+    if (engine instanceof SimulatedEngine) void engine.unload();
+    else engine?.terminate();
     this.current = null;
   }
 

@@ -4,10 +4,11 @@
  * EngineProvider (worker, in-process) and the RunStore (IndexedDB, folder)
  * differ.
  */
-import type { Engine, EngineCapabilities, LoadProgress } from './engine/types';
+import type { Engine, EngineCapabilities, LoadProgress, TrialContext } from './engine/types';
 import { EngineError } from './engine/types';
 import type { PlannedScenario, Trial } from './plan';
-import { decisionMessages, introspectionMessages, PAPER_PROMPTS, type ChatMessage } from './prompts';
+import { decisionMessages, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from './prompts';
+import { needsExamples, shownDecisions } from './observers';
 import type { RunMeta, RunStore, TrialResult } from './runs';
 import { indexResults, StorageError } from './runs';
 import type { ModelRef } from './spec';
@@ -53,18 +54,25 @@ export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
   onTrial?: (e: TrialEvent) => void;
   clock?: () => number;
+  /**
+   * Trials in flight at once, for engines that take overlapping calls
+   * (capabilities().maxConcurrency; a server batches them). Others run one at a time.
+   */
+  concurrency?: number;
 }
 
-export function trialMessages(trial: Trial, planned: PlannedScenario, meta: RunMeta): ChatMessage[] {
+/** A trial's prompt; an observer's shows `examples` (the decisions it is shown). */
+export function trialMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec'>, examples?: ObservedDecision[]): ChatMessage[] {
   const prompts = meta.spec.prompts ?? PAPER_PROMPTS;
+  if (trial.kind === 'report' && trial.observe) return observationMessages(planned.scenario, trial.a, trial.b, examples ?? [], prompts);
   const make = trial.kind === 'decision' ? decisionMessages : introspectionMessages;
   return make(planned.scenario, trial.a, trial.b, prompts);
 }
 
-async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], planned: PlannedScenario, clock: () => number): Promise<TrialResult> {
+async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], planned: PlannedScenario, clock: () => number, context: TrialContext): Promise<TrialResult> {
   const t0 = clock();
   if (trial.kind === 'decision') {
-    const s = await engine.scoreChoice(messages, ['A', 'B']);
+    const s = await engine.scoreChoice(messages, ['A', 'B'], context);
     return {
       trialId: trial.id,
       kind: 'decision',
@@ -76,7 +84,7 @@ async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], p
       ms: clock() - t0,
     };
   }
-  const r = await engine.report(messages, planned.scenario.attributes.map((a) => a.name), trial.mode);
+  const r = await engine.report(messages, planned.scenario.attributes.map((a) => a.name), trial.mode, context);
   return {
     trialId: trial.id,
     kind: 'report',
@@ -129,13 +137,43 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
   await save({});
   progress('running');
 
+  // Saves go one at a time, in completion order, even with several trials in flight.
+  let saving: Promise<void> = Promise.resolve();
+  const stored = (result: TrialResult) =>
+    (saving = saving.then(() =>
+      store.saveResult(meta.id, result).catch((e: unknown) => {
+        throw new StorageError(e);
+      }),
+    ));
+  /** A trial counts only once its result is stored. */
+  const record = async (trial: Trial, messages: ChatMessage[], result: TrialResult, key: string) => {
+    await stored(result);
+    done.set(trial.id, result);
+    doneCount++;
+    ranHere++;
+    byCondition[trial.condition].done++;
+    opts.onTrial?.({ trial, messages, result });
+    progress('running', key);
+  };
+
   // Group by model so each is loaded once; within a model keep the spec's order.
+  // Observers that are shown decisions run in a second pass, once every model's decisions exist.
   const modelOrder = meta.spec.models.map((m) => m.key);
   const condModel = new Map(meta.spec.conditions.map((c) => [c.key, conditionModel(c)]));
   const pending = plan.trials.filter((t) => !done.has(t.id));
+  const passes = [pending.filter((t) => !needsExamples(t)), pending.filter(needsExamples)];
+  const trialsById = new Map(plan.trials.map((t) => [t.id, t]));
+  const examplesOf = (t: Trial) => shownDecisions(t, trialsById, (id) => done.get(id));
+  const contextOf = (trial: Trial): TrialContext => {
+    const planned = scenarios.get(trial.scenarioId)!;
+    const context: TrialContext = { trialId: trial.id, scenario: planned.scenario, target: planned.target, a: trial.a, b: trial.b };
+    const examples = examplesOf(trial);
+    if (examples) context.examples = examples;
+    return context;
+  };
   try {
-    for (const key of modelOrder) {
-      const trials = pending.filter((t) => condModel.get(t.condition) === key);
+    for (const [pass, key] of passes.flatMap((p) => modelOrder.map((k) => [p, k] as const))) {
+      const trials = pass.filter((t) => condModel.get(t.condition) === key);
       if (!trials.length) continue;
       if (signal?.aborted) break;
       progress('loading', key);
@@ -144,8 +182,17 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
       await save({ engines: { ...meta.engines, [key]: caps } });
       const onAbort = () => void engine.cancel();
       signal?.addEventListener('abort', onAbort);
+      const inFlight = Math.max(1, Math.min(opts.concurrency ?? 1, caps.maxConcurrency ?? 1));
       try {
-        const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta);
+        const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta, examplesOf(t));
+        if (inFlight > 1) {
+          await runInFlight(inFlight, trials, async (trial) => {
+            const messages = messagesOf(trial);
+            const result = await runTrial(engine, trial, messages, scenarios.get(trial.scenarioId)!, clock, contextOf(trial));
+            await record(trial, messages, result, key);
+          }, signal);
+          continue;
+        }
         let messages = messagesOf(trials[0]);
         for (let i = 0; i < trials.length; i++) {
           const trial = trials[i];
@@ -154,15 +201,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
           // The next prompt is rendered once: handed to the engine now as a hint, run on the next turn.
           const nextMessages = i + 1 < trials.length ? messagesOf(trials[i + 1]) : null;
           if (nextMessages && engine.prepare) await engine.prepare(nextMessages);
-          const result = await runTrial(engine, trial, messages, planned, clock);
-          await store.saveResult(meta.id, result).catch((e: unknown) => {
-            throw new StorageError(e);
-          });
-          doneCount++;
-          ranHere++;
-          byCondition[trial.condition].done++;
-          opts.onTrial?.({ trial, messages, result });
-          progress('running', key);
+          const result = await runTrial(engine, trial, messages, planned, clock, contextOf(trial));
+          await record(trial, messages, result, key);
           if (nextMessages) messages = nextMessages;
         }
       } finally {
@@ -192,4 +232,27 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
     progress('finished');
     return meta;
   }
+}
+
+/**
+ * Run `trials` with up to `n` in flight, each taken exactly once in plan
+ * order. After the first failure (or an abort) no new trial starts; the ones
+ * in flight finish — their results are stored — and then the first error is
+ * thrown, so nothing that completed is lost.
+ */
+async function runInFlight(n: number, trials: Trial[], run: (t: Trial) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const lane = async () => {
+    while (!failure && !signal?.aborted && next < trials.length) {
+      const trial = trials[next++];
+      try {
+        await run(trial);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, trials.length) }, lane));
+  if (failure) throw (failure as { error: unknown }).error;
 }

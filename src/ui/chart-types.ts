@@ -12,4 +12,6 @@ export interface Bar {
   r: number;
   ci: [number, number];
   color: string;
+  /** The highest r the measurements' reliability allows (drawn as a dashed mark). */
+  ceiling?: number;
 }

@@ -45,7 +45,7 @@ export const checks: Check[] = [
       const caps = await engine.capabilities();
       assert(caps, 'capabilities() is null after load');
       assert(caps.contextLength > 0, 'contextLength must be positive');
-      assert(['webgpu', 'wasm', 'cpu'].includes(caps.device), `unknown device ${caps.device}`);
+      assert(['webgpu', 'wasm', 'cpu', 'server'].includes(caps.device), `unknown device ${caps.device}`);
       return { device: caps.device, dtype: caps.dtype };
     },
   },

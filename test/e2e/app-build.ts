@@ -3,6 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { build } from 'vite';
 import type { Page } from 'playwright-core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { serveStatic, type StaticServer } from '../support/static-server';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -15,6 +18,21 @@ export async function buildApp(outDir: string): Promise<void> {
   } finally {
     process.env.NODE_ENV = env;
   }
+}
+
+/** The production build in a fresh temporary folder, served from 127.0.0.1; `close` stops it and removes the folder. */
+export async function serveBuiltApp(prefix: string): Promise<{ server: StaticServer; dir: string; close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  await buildApp(join(dir, 'site'));
+  const server = await serveStatic({ '/': join(dir, 'site') });
+  return {
+    server,
+    dir,
+    async close() {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Records how long each named step took, for the test's closing log. */

@@ -171,7 +171,8 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       await page.waitForFunction(() => Number(document.querySelector('[data-testid=run-done]')?.getAttribute('data-done') ?? 0) >= 8, undefined, { timeout: 120_000 });
       await shot(page, '04-run');
       const before = await newestRun(page);
-      expect(before.planned).toHaveLength(3 * 10 + 2 * 3 * 3);
+      expect(before.planned).toHaveLength(3 * 10 * 2 + 2 * 3 * 3); // counterbalanced decisions: each pair twice
+      expect(before.planned.filter((id) => id.endsWith('-swapped'))).toHaveLength(3 * 10);
       expect(before.stored.length).toBeLessThan(before.planned.length);
       await page.reload();
       const offer = page.getByTestId('resume-offer');
@@ -222,7 +223,7 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       expect(Object.keys(files).sort()).toEqual([
         'scenarios.csv', 'selections.csv', 'target_weights.csv', 'weight_reports.csv', 'weight_reports_control-report.csv', 'weight_reports_self-report.csv',
       ]);
-      expect((await readFile(files['selections.csv'], 'utf8')).split('\n')[0]).toMatch(/,p_A$/);
+      expect((await readFile(files['selections.csv'], 'utf8')).split('\n')[0]).toMatch(/,p_A,label_mass,index,swapped$/);
       // The headline is the self-report condition: its own reports file gives the same r.
       const selfReports = files['weight_reports_self-report.csv'];
       const direct = analyzeFiles({ scenarios: files['scenarios.csv'], selections: files['selections.csv'], reports: [selfReports], targets: files['target_weights.csv'] });

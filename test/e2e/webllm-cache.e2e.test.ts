@@ -9,31 +9,26 @@
  * knows of, added after the listing, goes too). No GPU needed: nothing loads.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
-import { buildApp } from './app-build';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { serveBuiltApp } from './app-build';
 import { prebuiltAppConfig } from '@mlc-ai/web-llm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasBrowser, launchChromium } from '../support/browser';
-import { serveStatic, type StaticServer } from '../support/static-server';
+import type { StaticServer } from '../support/static-server';
 import { webllmModelBase } from '../../src/app/model-cache';
 
 const MODEL_ID = 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC';
 const record = prebuiltAppConfig.model_list.find((r) => r.model_id === MODEL_ID)!;
-let tmp = '';
+let app: Awaited<ReturnType<typeof serveBuiltApp>> | undefined;
 let server: StaticServer;
 
 beforeAll(async () => {
   if (!hasBrowser) return;
-  tmp = await mkdtemp(join(tmpdir(), 'webllm-cache-e2e-'));
-  await buildApp(join(tmp, 'site'));
-  server = await serveStatic({ '/': join(tmp, 'site') });
+  app = await serveBuiltApp('webllm-cache-e2e');
+  server = app.server;
 }, 240_000);
 
 afterAll(async () => {
-  await server?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await app?.close();
 });
 
 describe.skipIf(!hasBrowser)('WebLLM models stored in this browser (Chromium, production build)', () => {

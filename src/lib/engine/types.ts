@@ -4,11 +4,13 @@
  * needs the next-token distribution over the answer labels, a self-report
  * needs integers under exact keys.
  */
-import type { ChatMessage } from '../prompts';
+import type { ChatMessage, ObservedDecision } from '../prompts';
 import type { ReportParse } from '../reports';
 import type { AdapterRef, DeviceChoice, ReportMode } from '../spec';
+import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 
-export type EngineName = 'transformers' | 'webllm';
+/** 'simulated': a `sim:` model (src/lib/simulated.ts), no weights at all; 'openai': an OpenAI-compatible server. */
+export type EngineName = 'transformers' | 'webllm' | 'openai' | 'simulated';
 export type Device = 'webgpu' | 'wasm' | 'cpu';
 
 export interface LoadOptions {
@@ -41,7 +43,8 @@ export interface LoadProgress {
 export interface EngineCapabilities {
   engine: EngineName;
   model: string;
-  device: Device;
+  /** 'server': the model runs on an OpenAI-compatible server the user named (on its hardware). */
+  device: Device | 'server';
   dtype: string;
   /** Max tokens of prompt + reply. */
   contextLength: number;
@@ -52,6 +55,34 @@ export interface EngineCapabilities {
   approximateChoice?: boolean;
   /** How this engine was chosen for the model, when the app chose it (recorded with the run). */
   choice?: EngineChoiceRecord;
+  /** How many calls may be in flight at once (a server batches them); 1 when absent. */
+  maxConcurrency?: number;
+  /** What an OpenAI-compatible server showed it supports, probed at load (engine 'openai'). */
+  server?: ServerCapabilities;
+}
+
+export type ConstrainedFormat = 'json_schema' | 'grammar' | 'json_object_schema' | 'ollama_format';
+
+export interface ServerCapabilities {
+  baseUrl: string;
+  /** Model names the server lists at /models. */
+  models: string[];
+  /** The served model name requests go to (the adapter's name when one is used). */
+  servedModel: string;
+  /** Whether a one-token completion came back with top_logprobs, and how many. */
+  logprobs: boolean;
+  topLogprobs: number;
+  /**
+   * Whether the labels' own log-probabilities come back directly (vLLM: the label as an open final
+   * assistant message, `prompt_logprobs`): decisions are then exact (basis 'full'), not top-k.
+   */
+  exactLabels?: boolean;
+  /** How constrained reports are asked for, or null when no format was enforced. */
+  constrained: ConstrainedFormat | null;
+  /** 'named': the adapter is a served model; 'runtime': loaded through the server's load endpoint. */
+  adapter: 'named' | 'runtime' | null;
+  /** What the server supports and lacks, in words, for the user before a run. */
+  notes: string[];
 }
 
 export interface AdapterInfo {
@@ -67,7 +98,7 @@ export interface AdapterInfo {
 }
 
 export interface EngineChoiceRecord {
-  requested: 'auto' | EngineName;
+  requested: 'auto' | Exclude<EngineName, 'simulated'>;
   /** The engine chosen before loading, and why, in plain words. */
   planned: EngineName;
   reason: string;
@@ -101,12 +132,28 @@ export interface ReportResult {
   parse: ReportParse;
 }
 
+/**
+ * The trial a call belongs to, as data. Engines that run a language model
+ * ignore it (they see only the messages); the simulated engine decides from it
+ * rather than parsing the prompt, which users may edit.
+ */
+export interface TrialContext {
+  trialId: string;
+  scenario: Scenario;
+  /** The spec's target weights of the scenario. */
+  target: Weights;
+  a: OptionValues;
+  b: OptionValues;
+  /** The decisions shown in an observer's prompt; absent for decisions and self-reports. */
+  examples?: ObservedDecision[];
+}
+
 export interface Engine {
   load(options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<EngineCapabilities>;
   /** Next-token log-probabilities of each label's first token after the templated prompt. */
-  scoreChoice(messages: ChatMessage[], labels: string[]): Promise<ChoiceScore>;
+  scoreChoice(messages: ChatMessage[], labels: string[], context?: TrialContext): Promise<ChoiceScore>;
   /** A self-report: reply text and the weights it gives each attribute. */
-  report(messages: ChatMessage[], attributeNames: string[], mode: ReportMode): Promise<ReportResult>;
+  report(messages: ChatMessage[], attributeNames: string[], mode: ReportMode, context?: TrialContext): Promise<ReportResult>;
   /**
    * Optional hint: the messages of the call likely to come next, so the engine
    * can prepare them (tokenize) while the current call computes.
@@ -129,6 +176,8 @@ export type EngineErrorCode =
   | 'unsupported'
   | 'bad_model'
   | 'bad_adapter'
+  | 'server_unreachable'
+  | 'server_error'
   | 'unknown';
 
 const USER_MESSAGES: Record<EngineErrorCode, string> = {
@@ -142,6 +191,8 @@ const USER_MESSAGES: Record<EngineErrorCode, string> = {
   unsupported: 'This engine does not support that.',
   bad_model: 'The model files are not in a format this engine can run.',
   bad_adapter: 'The LoRA adapter cannot be applied to this model; the model that was loaded is unchanged.',
+  server_unreachable: 'The model server could not be reached. Check its address, that it is running, and (in the browser) that it allows this page (CORS).',
+  server_error: 'The model server refused or failed the request. Finished trials are kept.',
   unknown: 'The engine failed unexpectedly.',
 };
 

@@ -72,6 +72,20 @@ class LibraryStore {
     }
   }
 
+  /** Read the shown run again (trials arrived while it runs) and re-analyse it. */
+  async reload(): Promise<void> {
+    const id = this.record?.id;
+    if (!id) return;
+    try {
+      const record = await (await runStore()).loadRecord(id);
+      if (!record || this.record?.id !== id) return;
+      this.record = record;
+      this.analysis = analyzeRun(record);
+    } catch (e) {
+      this.error = `The run could not be analysed: ${(e as Error).message}`;
+    }
+  }
+
   async remove(runId: string): Promise<void> {
     const store = await runStore();
     await store.deleteRun(runId);

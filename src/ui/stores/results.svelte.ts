@@ -35,10 +35,10 @@ class ResultsStore {
     if (!a) return [];
     const out: Bar[] = a.reports.map((r) => {
       const c = this.against === 'learned' ? r.vsLearned : r.vsTarget;
-      return { key: r.key, label: conditionLabel(r), r: c?.r ?? NaN, ci: c?.ci ?? [NaN, NaN], color: r.isSelf ? COLORS.self : COLORS.control };
+      return { key: r.key, label: conditionLabel(r), r: c?.r ?? NaN, ci: c?.ci ?? [NaN, NaN], color: r.isSelf ? COLORS.self : COLORS.control, ceiling: c?.ceiling?.ceiling };
     });
     for (const d of a.decisions)
-      if (d.vsTarget) out.push({ key: `${d.key}-target`, label: 'Learned vs target', r: d.vsTarget.r, ci: d.vsTarget.ci, color: COLORS.target });
+      if (d.vsTarget) out.push({ key: `${d.key}-target`, label: 'Learned vs target', r: d.vsTarget.r, ci: d.vsTarget.ci, color: COLORS.target, ceiling: d.vsTarget.ceiling?.ceiling });
     return out;
   });
 

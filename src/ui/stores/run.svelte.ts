@@ -9,6 +9,8 @@ import { runExperiment, type RunProgress, type TrialEvent } from '../../lib/runn
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../../lib/runs';
 import type { ExperimentSpec } from '../../lib/spec';
 import { WorkerEngineProvider } from '../../app/engine-provider';
+import { servers } from './servers.svelte';
+
 import { applyEngineEvent, engineRows, type EngineLive, type EngineRow } from '../../app/engine-choice';
 import { describeRunError, isQuotaError, StorageFullError } from '../../app/idb-store';
 import { ConditionRates, type ConditionRow } from '../../app/progress';
@@ -17,6 +19,8 @@ import { runStore } from './db';
 import { library } from './library.svelte';
 import { models } from './models.svelte';
 import { settings } from './settings.svelte';
+/** Trials in flight on a model server (it batches them). */
+const SERVER_CONCURRENCY = 8;
 
 export type RunPhase = 'idle' | 'starting' | 'loading' | 'running' | 'pausing' | 'cancelling' | 'paused' | 'cancelled' | 'done' | 'failed';
 
@@ -146,6 +150,7 @@ class RunController {
       localModels: settings.localModels,
       dtypesOf: models.dtypesOf,
       modelInfo: models.engineInfo,
+      serverKey: servers.keyFor,
       onEngine: (e) => {
         this.engineLive = applyEngineEvent(this.engineLive, e);
       },
@@ -162,6 +167,8 @@ class RunController {
           signal: ctrl.signal,
           onProgress: (p) => this.onProgress(p),
           onTrial: (e) => this.onTrial(e),
+          // Only engines that take overlapping calls (servers) use it; the browser engines run one at a time.
+          concurrency: SERVER_CONCURRENCY,
         });
         this.meta = final;
         this.phase = final.status === 'running' ? 'failed' : final.status;
