@@ -2,17 +2,18 @@
 
     python python/reference_logits.py --model DIR [--adapter ADIR] [--scale S]
         [--dequantize DIR/onnx/model_q4.onnx] (--prompts-json '[...]' | --prompts-file F)
-        [--merge-to OUT]
+        [--merge-to OUT] [--jobs JSON]
 
 A prompt is a string (tokenized as is) or a list of chat messages ({role, content}: rendered with
 the model's chat template and the generation prompt, as the lab does). Prints JSON:
 {"prompts": [{"ids": [...], "logits": [...last position...]}]}.
 
 --adapter loads a PEFT adapter onto the base (PeftModel.from_pretrained); --scale multiplies
-every LoRA scaling (what the lab's `adapter.scale` does). --dequantize replaces the weights of
-every Linear that the given ONNX file quantized to MatMulNBits with their dequantized values, so
-the reference has the q4 base's weights exactly (the lab's q4 logits then differ from it only
-by float rounding). --merge-to merges the adapter into the weights (merge_and_unload) and saves
+every LoRA scaling (what the lab's `adapter.scale` does). --dequantize gives every Linear that the given ONNX file quantized
+the quantized base's arithmetic: MatMulNBits (q4) weights are replaced by their dequantized
+values; MatMulInteger (q8) layers quantize their input per tensor as DynamicQuantizeLinear does
+and multiply integers. The lab's q4/q8 logits then differ from the reference only by float
+rounding; a LoRA branch (PEFT's) still sees the unquantized input. --merge-to merges the adapter into the weights (merge_and_unload) and saves
 a Hugging Face model folder with the base's tokenizer files, for tiny_model.py --from.
 """
 
@@ -100,11 +101,103 @@ def apply_dequantized(model, weights: dict[str, np.ndarray]):
                 lin.weight.copy_(torch.from_numpy(w))
 
 
+def q8_linears(onnx_path: Path) -> dict[str, tuple[np.ndarray, float, float]]:
+    """module name -> (int8 weight [in, out], weight scale, weight zero point) of every MatMulInteger
+    (ORT's dynamic quantization, as in model_quantized.onnx)."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load_model(str(onnx_path), load_external_data=True)
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    out = {}
+    for node in m.graph.node:
+        if node.op_type != "MatMulInteger":
+            continue
+        w_name = node.input[1]
+        stem = w_name.removesuffix("_quantized")
+        module = node.name.removesuffix("/MatMul_quant").strip("/").replace("/", ".")
+        out[module] = (inits[w_name], float(inits[stem + "_scale"]), float(inits[node.input[3]]))
+    return out
+
+
+def q8_embedding(onnx_path: Path) -> np.ndarray | None:
+    """The embedding table as quantize_dynamic left it (Gather of int8 rows, then DequantizeLinear)."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load_model(str(onnx_path), load_external_data=True)
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    for node in m.graph.node:
+        if node.op_type == "Gather" and node.input[0].endswith("_quantized") and node.input[0] in inits:
+            stem = node.input[0].removesuffix("_quantized")
+            q = inits[node.input[0]].astype(np.float32)
+            return (q - inits[stem + "_zero_point"].astype(np.float32)) * inits[stem + "_scale"]
+    return None
+
+
+def dynamic_q8_forward(weight_q: np.ndarray, w_scale: float, w_zero: float, bias):
+    """Linear.forward as ORT runs it after quantize_dynamic: the input is quantized per tensor to
+    uint8 (DynamicQuantizeLinear: scale = range/255, round half to even), multiplied as integers
+    (MatMulInteger), then scaled by x_scale·w_scale (computed first, in float32)."""
+    wq = torch.from_numpy(weight_q.astype(np.float64)) - w_zero
+    w_scale32 = torch.tensor(w_scale, dtype=torch.float32)
+
+    def forward(x):
+        lo = torch.clamp(x.min(), max=0.0)
+        hi = torch.clamp(x.max(), min=0.0)
+        scale = (hi - lo) / 255.0
+        zero = torch.clamp(torch.round(-lo / scale), 0, 255)
+        q = torch.clamp(torch.round(x / scale) + zero, 0, 255)
+        acc = ((q - zero).double() @ wq).float()
+        y = acc * (scale * w_scale32)
+        return y + bias if bias is not None else y
+
+    return forward
+
+
+def apply_quantized(model, onnx_path: Path):
+    """Give the model the quantized base's weights (q4: dequantized) or arithmetic (q8: emulated)."""
+    c = model.config
+    head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
+    apply_dequantized(model, dequantized_matmulnbits(onnx_path, c.num_key_value_heads * head_dim))
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    mods = dict(base.named_modules())
+    embedding = q8_embedding(onnx_path)
+    if embedding is not None:
+        with torch.no_grad():
+            base.get_input_embeddings().weight.copy_(torch.from_numpy(embedding))
+    for name, (wq, ws, wz) in q8_linears(onnx_path).items():
+        lin = mods[name]
+        lin = getattr(lin, "base_layer", lin)
+        lin.forward = dynamic_q8_forward(wq, ws, wz, lin.bias)
+
+
 def encode(tok, prompt) -> list[int]:
     if isinstance(prompt, str):
         return tok(prompt, add_special_tokens=False)["input_ids"]
     text = tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
     return tok(text, add_special_tokens=False)["input_ids"]
+
+
+def run_job(model_dir: Path, prompts: list, adapter: Path | None = None, scale: float = 1.0,
+            dequantize: Path | None = None, merge_to: Path | None = None) -> list[dict]:
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = load_model(model_dir, adapter, scale)
+    if dequantize:
+        apply_quantized(model, dequantize)
+    results = []
+    with torch.no_grad():
+        for p in prompts:
+            ids = encode(tok, p)
+            logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
+            results.append({"ids": ids, "logits": logits.tolist()})
+    if merge_to:
+        if not adapter or dequantize:
+            raise SystemExit("--merge-to needs --adapter and no --dequantize")
+        model.merge_and_unload().save_pretrained(merge_to, safe_serialization=True)
+        for f in (*TOKENIZER_FILES, "generation_config.json"):
+            if (model_dir / f).exists():
+                shutil.copy(model_dir / f, merge_to / f)
+    return results
 
 
 def main(argv=None):
@@ -116,34 +209,21 @@ def main(argv=None):
     ap.add_argument("--prompts-json")
     ap.add_argument("--prompts-file", type=Path)
     ap.add_argument("--merge-to", type=Path)
+    ap.add_argument("--jobs", help="JSON list of {adapter, scale, dequantize, merge_to}: several references in "
+                    "one process (torch loads once); prints {\"jobs\": [{\"prompts\": ...}, ...]}")
     args = ap.parse_args(argv)
-
-    from transformers import AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(args.model)
-    model = load_model(args.model, args.adapter, args.scale)
-    if args.dequantize:
-        c = model.config
-        head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
-        apply_dequantized(model, dequantized_matmulnbits(args.dequantize, c.num_key_value_heads * head_dim))
-
     prompts = json.loads(args.prompts_json) if args.prompts_json else (
         json.loads(args.prompts_file.read_text()) if args.prompts_file else [])
-    results = []
-    with torch.no_grad():
-        for p in prompts:
-            ids = encode(tok, p)
-            logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
-            results.append({"ids": ids, "logits": logits.tolist()})
-
-    if args.merge_to:
-        if not args.adapter:
-            ap.error("--merge-to needs --adapter")
-        merged = model.merge_and_unload()
-        merged.save_pretrained(args.merge_to, safe_serialization=True)
-        for f in (*TOKENIZER_FILES, "generation_config.json"):
-            if (args.model / f).exists():
-                shutil.copy(args.model / f, args.merge_to / f)
-    print(json.dumps({"prompts": results}))
+    if args.jobs:
+        out = []
+        for j in json.loads(args.jobs):
+            opt = lambda k: Path(j[k]) if j.get(k) else None  # noqa: E731
+            out.append({"prompts": run_job(args.model, prompts, opt("adapter"), float(j.get("scale", 1.0)),
+                                           opt("dequantize"), opt("merge_to"))})
+        print(json.dumps({"jobs": out}))
+        return
+    print(json.dumps({"prompts": run_job(args.model, prompts, args.adapter, args.scale, args.dequantize,
+                                         args.merge_to)}))
 
 
 if __name__ == "__main__":

@@ -193,8 +193,12 @@ def modelbuilder_export(hf_dir: Path, out: Path, precision: str) -> Path:
         onnx.save_model(model, str(dest / "onnx" / "model.onnx"), save_as_external_data=True,
                         all_tensors_to_one_file=True, location="model.onnx_data", size_threshold=0)
         shutil.copy(Path(tmp) / "genai_config.json", dest / "genai_config.json")
-    for f in ("config.json", "generation_config.json", *TOKENIZER_FILES):
+    for f in ("generation_config.json", *TOKENIZER_FILES):
         shutil.copy(hf_dir / f, dest / f)
+    # As on onnx-community's repos: the config tells transformers.js to fetch onnx/model.onnx_data.
+    config = json.loads((hf_dir / "config.json").read_text())
+    config["transformers.js_config"] = {"use_external_data_format": True}
+    (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     return dest
 
 
