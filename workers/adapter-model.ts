@@ -177,9 +177,11 @@ async function patchedGraph(model: AdaptedModel): Promise<Uint8Array | string> {
     model.tmpDir = dir;
     const out = join(dir, basename(model.onnxFile));
     await fs.writeFile(out, result.bytes);
-    // External data stays where it is: link every data file of the base's onnx folder.
+    // External data stays where it is: hard-link every data file of the base's onnx folder
+    // (onnxruntime refuses symlinks out of the model's folder); copy across filesystems.
     const srcDir = dirname(src);
-    for (const f of await fs.readdir(srcDir)) if (f.includes('.onnx_data')) await fs.symlink(join(srcDir, f), join(dir, f));
+    for (const f of await fs.readdir(srcDir))
+      if (f.includes('.onnx_data')) await fs.link(join(srcDir, f), join(dir, f)).catch(() => fs.copyFile(join(srcDir, f), join(dir, f)));
     return out;
   }
   const res = await baseResponse(model.base, model.onnxFile);

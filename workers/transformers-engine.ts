@@ -326,6 +326,13 @@ export class TransformersEngine implements Engine {
     return this.forward(ids.slice(this.prefix.ids.length), this.prefix.past, this.prefix.ids.length);
   }
 
+  /** Raw next-token logits after `ids` (no cache): for tests and benchmarks that compare with a reference. */
+  async nextTokenLogits(ids: number[]): Promise<Float32Array> {
+    const { logits, present } = await this.forward(ids, null, 0);
+    TransformersEngine.release(present);
+    return logits;
+  }
+
   async scoreChoice(messages: ChatMessage[], labels: string[]): Promise<ChoiceScore> {
     const { tok } = this.need();
     this.cancelRequested = false;
