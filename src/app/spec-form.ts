@@ -6,7 +6,7 @@
  */
 import { presetSpec, type PresetName } from '../lib/presets';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
-import { SpecError, validateSpec, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
+import { SpecError, validateSpec, type AdapterRef, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
 import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
 
 export interface ModelChoice {
@@ -17,6 +17,13 @@ export interface ModelChoice {
   dtype: string;
   /** Which engine runs it: "auto" (absent) lets the lab choose (WebLLM where it has the model and WebGPU is there). */
   engine?: EngineChoice;
+  /** A LoRA adapter applied to the model (the paper's weight-trained model); absent = the model as published. */
+  adapter?: AdapterRef;
+}
+
+/** The same model and the same adapter (base and base + adapter are two different models). */
+export function sameModelChoice(a: Pick<ModelChoice, 'id' | 'adapter'>, b: Pick<ModelChoice, 'id' | 'adapter'>): boolean {
+  return a.id.trim() === b.id.trim() && (a.adapter?.id ?? null) === (b.adapter?.id ?? null) && (a.adapter?.scale ?? 1) === (b.adapter?.scale ?? 1);
 }
 
 export interface SpecForm {
@@ -58,6 +65,7 @@ function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
     engine: m.engine ?? 'auto',
     device: m.device,
     ...(m.dtype && m.dtype !== 'auto' ? { dtype: m.dtype } : {}),
+    ...(m.adapter ? { adapter: { ...m.adapter } } : {}),
   };
 }
 
@@ -155,7 +163,14 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
 function choiceFrom(ref: ModelRef | undefined): ModelChoice | null {
   if (!ref) return null;
   const device = ref.device ?? 'auto';
-  return { id: ref.id, ...(ref.label ? { label: ref.label } : {}), device, dtype: ref.dtype ?? 'auto', engine: ref.engine ?? 'auto' };
+  return {
+    id: ref.id,
+    ...(ref.label ? { label: ref.label } : {}),
+    device,
+    dtype: ref.dtype ?? 'auto',
+    engine: ref.engine ?? 'auto',
+    ...(ref.adapter ? { adapter: { ...ref.adapter } } : {}),
+  };
 }
 
 /**
@@ -204,8 +219,8 @@ export interface FormCheck {
 export function checkForm(form: SpecForm, availableScenarios: number): FormCheck {
   const problems: string[] = [];
   if (!form.model.id.trim()) problems.push('Choose a model to study (Models tab).');
-  if (form.control && form.control.id.trim() && form.control.id.trim() === form.model.id.trim())
-    problems.push('The control model must be a different model from the one studied.');
+  if (form.control && form.control.id.trim() && sameModelChoice(form.control, form.model))
+    problems.push('The control model must be a different model from the one studied (another model, or the same base with or without its adapter).');
   if (form.scenarioSource === 'file' && !form.scenarioSet)
     problems.push('Load a scenario file (a scenario-set JSON or the paper\'s scenarios.csv), or choose the built-in set.');
   else if (!form.scenarioIds.length && (form.scenarioCount < 1 || form.scenarioCount > availableScenarios))
