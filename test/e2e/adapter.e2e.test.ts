@@ -132,6 +132,8 @@ describe.skipIf(!hasBrowser)('LoRA adapters in the lab (Chromium, WASM)', () => 
       await listed.waitFor();
       expect(await listed.getAttribute('data-sha256')).toBe(sha.served);
       expect(await listed.textContent()).toContain(sha.served);
+      // Base and base + adapter share a model id: the conditions name the adapter.
+      expect(await page.locator('main').textContent()).toContain('Self-report: tiny-llama + instilled');
       await shot(page, '03-results');
       await page.getByRole('link', { name: 'Runs library' }).click();
       const row = page.locator(`tr[data-run="${db.runId}"]`);
