@@ -19,11 +19,14 @@ let base: TinyModel;
 let adapter: PeftAdapter;
 let merged: string;
 
-function cliRun(out: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'run', '--preset', 'classroom', '--scenarios', '3', '--decisions', '8', '--reports', '1', '--dtype', 'fp32', '--out', out, ...args], {
+function cli(out: string, ...args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'run', '--preset', 'classroom', '--scenarios', '3', '--decisions', '8', '--reports', '1', '--dtype', 'fp32', '--out', out, ...args], {
     cwd: root,
     encoding: 'utf8',
   });
+}
+function cliRun(out: string, ...args: string[]) {
+  const r = cli(out, ...args);
   expect(r.status, r.stderr).toBe(0);
   return { record: JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunRecord, stderr: r.stderr };
 }
@@ -70,4 +73,13 @@ describe.skipIf(pythonSkip)('cli run --adapter vs a model merged offline', () =>
     expect(worst).toBeLessThanOrEqual(1e-4);
     expect(moved).toBeGreaterThan(1e-2);
   }, 300_000);
+
+  it('refuses an adapter trained on another base model, saying which, and a scale without an adapter', () => {
+    const r = cli(join(tmp, 'run-mismatch'), '--model', merged, '--adapter', adapter.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/trained on ".*llama" \(base_model_name_or_path\) but the model is ".*merged"/);
+    const s = cli(join(tmp, 'run-scale'), '--model', base.dir, '--adapter-scale', '0.5');
+    expect(s.status).not.toBe(0);
+    expect(s.stderr).toContain('--adapter-scale needs --adapter');
+  }, 120_000);
 });
