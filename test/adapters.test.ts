@@ -19,11 +19,16 @@ import {
   whyNotTargeted,
   writeSafetensors,
   adapterSource,
+  f16ToF32,
+  f32ToF16,
 } from '../src/lib/adapters';
 import { readAdapterFiles } from '../workers/adapter-files';
 import { buildFixtureAdapter } from './fixture/adapter';
 import { buildFixture } from './fixture/build';
 import { mulberry32 } from './fixture/weights';
+import { DT, GraphBuilder, I } from './fixture/onnx';
+import { quantizeQ4, Q4_BLOCK } from './fixture/quant';
+import * as ort from 'onnxruntime-node';
 
 const fixture = buildFixture({ seed: 3 });
 const config = fixture.config;
@@ -275,5 +280,79 @@ describe('ONNX patcher', () => {
     expect(copy.inPlace).toBe(false);
     expect(sameBytes(plain, model)).toBe(true);
     expect(sameBytes(copy.bytes, r.bytes)).toBe(true);
+  });
+});
+
+describe('ONNX patcher on fp16 graphs (onnxruntime-node)', () => {
+  // One projection in the layouts fp16 exports use: MatMul with fp16 weights
+  // (fp16) and MatMulNBits with fp16 scales (q4f16). The branch runs in fp32
+  // between two Casts; the sum is rounded to fp16 once more.
+  const H = config.hiddenSize;
+  const N = config.numHeads * config.headDim;
+  const files = buildFixtureAdapter(config, { targets: ['q'], layers: [0], seed: 4 });
+  const adapter = buildLoraAdapter({ config: files.files['adapter_config.json'], weights: files.files['adapter_model.safetensors'] });
+  const zero = buildFixtureAdapter(config, { targets: ['q'], layers: [0], zeroB: true }).files;
+  const zeroAdapter = buildLoraAdapter({ config: zero['adapter_config.json'], weights: zero['adapter_model.safetensors'] });
+  const rand = mulberry32(8);
+  const W = Float32Array.from({ length: H * N }, () => (2 * rand() - 1) / 8);
+  const x = Float32Array.from({ length: 2 * H }, () => 2 * rand() - 1);
+  const half = (a: Float32Array) => Uint16Array.from(a, f32ToF16);
+  const unhalf = (a: Uint16Array) => Float64Array.from(a, f16ToF32);
+
+  function graph(op: 'MatMul' | 'MatMulNBits'): { bytes: Uint8Array; Wused: Float64Array } {
+    const g = new GraphBuilder();
+    g.input('x', DT.FLOAT16, [2, H]);
+    g.output('y', DT.FLOAT16, [2, N]);
+    const node = '/model/layers.0/self_attn/q_proj/MatMul';
+    if (op === 'MatMul') {
+      g.initializer('onnx::MatMul_1', [H, N], half(W));
+      g.named('MatMul', node, ['x', 'onnx::MatMul_1'], ['y']);
+      return { bytes: g.toModel('fp16'), Wused: unhalf(half(W)) };
+    }
+    const q = quantizeQ4(W, H, N);
+    const scales16 = half(q.scales);
+    const blocks = H / Q4_BLOCK;
+    const Wused = new Float64Array(H * N);
+    for (let k = 0; k < H; k++) for (let n = 0; n < N; n++) Wused[k * N + n] = (q.dequant[k * N + n] / q.scales[n * blocks + Math.floor(k / Q4_BLOCK)]) * f16ToF32(scales16[n * blocks + Math.floor(k / Q4_BLOCK)]);
+    g.initializer('w_Q4', [N, blocks, Q4_BLOCK / 2], q.packed);
+    g.initializer('w_scales', [N * blocks], scales16);
+    g.named('MatMulNBits', `${node}_Q4`, ['x', 'w_Q4', 'w_scales'], ['y'], { K: I(H), N: I(N), bits: I(4), block_size: I(Q4_BLOCK) }, 'com.microsoft');
+    return { bytes: g.toModel('q4f16'), Wused };
+  }
+
+  async function run(bytes: Uint8Array): Promise<Uint16Array> {
+    const s = await ort.InferenceSession.create(bytes);
+    const out = await s.run({ x: new ort.Tensor('float16', half(x), [2, H]) });
+    await s.release();
+    return out.y.data as Uint16Array;
+  }
+
+  it.each(['MatMul', 'MatMulNBits'] as const)('%s: y = x·(W + s·B·A) within fp16 rounding; B = 0 is the base bit for bit', async (op) => {
+    const { bytes, Wused } = graph(op);
+    const base = await run(bytes);
+    const patched = await run(patchOnnxWithLora(bytes, bytes.length, adapter).bytes);
+    const unchanged = await run(patchOnnxWithLora(bytes, bytes.length, zeroAdapter).bytes);
+    expect(Array.from(unchanged)).toEqual(Array.from(base));
+    const delta = files.deltas[0].q!;
+    const xs = unhalf(half(x));
+    let maxRef = 0;
+    let maxErr = 0;
+    let moved = 0;
+    for (let t = 0; t < 2; t++)
+      for (let n = 0; n < N; n++) {
+        let ref = 0;
+        let b = 0;
+        for (let k = 0; k < H; k++) {
+          ref += xs[t * H + k] * (Wused[k * N + n] + delta[k * N + n]);
+          b += xs[t * H + k] * Wused[k * N + n];
+        }
+        maxRef = Math.max(maxRef, Math.abs(ref));
+        maxErr = Math.max(maxErr, Math.abs(f16ToF32(patched[t * N + n]) - ref));
+        moved = Math.max(moved, Math.abs(ref - b));
+      }
+    console.info(`fp16 ${op}: max |y - reference| = ${maxErr.toExponential(2)} (max |y| ${maxRef.toFixed(2)}, the adapter moves y by ${moved.toFixed(2)})`);
+    expect(moved).toBeGreaterThan(0.1);
+    // fp16 tolerance: a few half-precision ulps of the output's scale (2^-11 relative each).
+    expect(maxErr).toBeLessThan(4 * 2 ** -11 * maxRef);
   });
 });

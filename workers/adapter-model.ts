@@ -33,8 +33,8 @@ export interface AdaptedModel {
   onnxFile: string;
   adapter: LoraAdapter;
   config: BaseModelConfig;
-  /** Filled by preparePatchedGraph. */
-  result?: PatchResult & { ms: number };
+  /** Filled by preparePatchedGraph (without the bytes, so they can be freed once served). */
+  result?: Omit<PatchResult, 'bytes'> & { ms: number };
   /** What the cache hook answers for onnxFile: the patched bytes (browser) or their path (Node). */
   served?: Uint8Array | string;
   /** Node: the temporary folder holding the patched graph. */
@@ -168,15 +168,17 @@ async function patchedGraph(model: AdaptedModel): Promise<Uint8Array | string> {
     const t0 = performance.now();
     const handle = await fs.open(src, 'r');
     const { size } = await handle.stat();
-    const buffer = new Uint8Array(size + headroom);
+    // Not zero-filled: every byte up to the patch's end is written below.
+    const { Buffer } = await import(/* @vite-ignore */ 'node:buffer');
+    const buffer = new Uint8Array(Buffer.allocUnsafeSlow(size + headroom).buffer, 0, size + headroom);
     await handle.read(buffer, 0, size, 0);
     await handle.close();
-    const result = patchOnnxWithLora(buffer, size, model.adapter, { config: model.config });
+    const { bytes, ...result } = patchOnnxWithLora(buffer, size, model.adapter, { config: model.config });
     model.result = { ...result, ms: performance.now() - t0 };
     const dir = await fs.mkdtemp(join(tmpdir(), 'lora-adapted-'));
     model.tmpDir = dir;
     const out = join(dir, basename(model.onnxFile));
-    await fs.writeFile(out, result.bytes);
+    await fs.writeFile(out, bytes);
     // External data stays where it is: hard-link every data file of the base's onnx folder
     // (onnxruntime refuses symlinks out of the model's folder); copy across filesystems.
     const srcDir = dirname(src);
@@ -188,10 +190,13 @@ async function patchedGraph(model: AdaptedModel): Promise<Uint8Array | string> {
   if (!res) throw new Error(`[model_not_found] ${model.base}: ${model.onnxFile} not found`);
   const t0 = performance.now();
   const { buffer, length } = await readWithHeadroom(res, headroom);
-  const result = patchOnnxWithLora(buffer, length, model.adapter, { config: model.config });
+  const { bytes, ...result } = patchOnnxWithLora(buffer, length, model.adapter, { config: model.config });
   model.result = { ...result, ms: performance.now() - t0 };
-  return result.bytes;
+  return bytes;
 }
+
+/** A Response with its length declared (transformers.js warns and guesses without one). */
+const bytesResponse = (b: Uint8Array) => new Response(b as Uint8Array<ArrayBuffer>, { headers: { 'content-length': String(b.length) } });
 
 const overlay: CacheLike = {
   async match(key) {
@@ -202,19 +207,19 @@ const overlay: CacheLike = {
       const served = model.served ?? (await patchedGraph(model));
       // Hand the bytes over once (the Response holds them now), so no second copy lingers here.
       if (typeof served !== 'string') model.served = undefined;
-      return typeof served === 'string' ? served : new Response(served as Uint8Array<ArrayBuffer>, { headers: { 'content-length': String(served.length) } });
+      return typeof served === 'string' ? served : bytesResponse(served);
     }
     if (isNode) {
       const p = await baseNodePath(model.base, file);
-      if (!p) return file.endsWith('.json') ? new Response('{}') : undefined;
+      if (!p) return file.endsWith('.json') ? bytesResponse(new TextEncoder().encode('{}')) : undefined;
       // JSON is read as bytes, ONNX files as paths.
       if (file.endsWith('.onnx') || file.includes('.onnx_data')) return p;
       const { readFile } = await import(/* @vite-ignore */ 'node:fs/promises');
-      return new Response(new Uint8Array(await readFile(p)));
+      return bytesResponse(new Uint8Array(await readFile(p)));
     }
     const res = await baseResponse(model.base, file);
     // A missing optional JSON file reads as {} (what transformers.js makes of a missing one).
-    return res ?? (file.endsWith('.json') ? new Response('{}') : undefined);
+    return res ?? (file.endsWith('.json') ? bytesResponse(new TextEncoder().encode('{}')) : undefined);
   },
   async put(key, response, progress) {
     // Never store anything under an adapted id: only pass base keys through.
