@@ -121,6 +121,8 @@ describe.skipIf(!hasBrowser)('LoRA adapters in the lab (Chromium, WASM)', () => 
         ['self', '/models/tiny-llama', { id: '/adapters/instilled' }],
         ['control', '/models/tiny-llama', null],
       ]);
+      // The engine choice gives the adapter as its reason.
+      expect(await page.getByTestId('engine-reason').first().textContent()).toMatch(/with the adapter \/adapters\/instilled.*transformers\.js/);
       await shot(page, '02-experiment');
       expect(await timed('run served', () => runSmall(page))).toBe('done');
       const db = await newestRun(page);
