@@ -10,13 +10,16 @@
  * keys and are never overwritten with patched bytes. Nothing patched is stored:
  * patching takes milliseconds, a second copy of the model would take disk.
  *
- * Memory: the base graph is read into one buffer with room for the patch
- * after it, and patched in place (no second copy). In Node the patched graph
- * is written to a temporary folder, next to links to the base model's
- * external-data files, so onnxruntime-node maps those from disk as usual.
+ * Memory: in the browser the base graph is read into one buffer with room for
+ * the patch after it, and patched in place (no second copy by the patcher;
+ * transformers.js then copies what it is served, as it copies any file). In
+ * Node the weights are never read: only the graph's structure is, the file is
+ * copied by the kernel into a temporary folder, the renames are written at
+ * their offsets and the patch appended; the base model's external-data files
+ * are hard-linked next to it.
  */
 import { env } from '@huggingface/transformers';
-import { patchHeadroom, patchOnnxWithLora, type BaseModelConfig, type LoraAdapter, type PatchResult } from '../src/lib/adapters';
+import { AdapterError, PbReader, patchHeadroom, patchOnnxWithLora, planLoraPatch, type BaseModelConfig, type LoraAdapter, type PatchResult } from '../src/lib/adapters';
 import { isNode } from './adapter-files';
 
 interface CacheLike {
@@ -123,6 +126,53 @@ async function baseNodePath(base: string, file: string): Promise<string | null> 
   return null;
 }
 
+type FileHandle = Awaited<ReturnType<typeof import('node:fs/promises').open>>;
+
+/**
+ * Node: the model file's structure without its tensor payloads. The buffer has
+ * the file's size but only message headers, nodes, names and shapes are read
+ * into it; raw_data and the other numeric payloads stay on disk (and the
+ * untouched pages of the buffer are never allocated by the OS).
+ */
+async function readStructure(fh: FileHandle, size: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(size);
+  // Reads in windows of 64 KiB: nodes lie next to each other, so one read covers hundreds;
+  // at most one window's worth of each skipped payload is read.
+  let winStart = 0;
+  let winEnd = 0;
+  const fill = async (pos: number, end: number) => {
+    if (end <= pos || (pos >= winStart && end <= winEnd)) return;
+    const to = Math.min(size, Math.max(end, pos + 65536));
+    await fh.read(buf, pos, to - pos, pos);
+    [winStart, winEnd] = [pos, to];
+  };
+  const bad = (msg: string) => new AdapterError('layout', `the ONNX model could not be read: ${msg}`);
+  // level 0: ModelProto, 1: GraphProto, 2: TensorProto (initializer)
+  const walk = async (start: number, end: number, level: number): Promise<void> => {
+    let pos = start;
+    while (pos < end) {
+      await fill(pos, Math.min(end, pos + 20));
+      const r = new PbReader(buf, pos, end, bad);
+      const { field, wire } = r.tag();
+      if (wire !== 2) {
+        r.skip(wire);
+        pos = r.pos;
+        continue;
+      }
+      const len = r.varint();
+      const body = r.pos;
+      if (len > end - body) throw bad('length-delimited field runs past its message');
+      if (level === 0 && field === 7) await walk(body, body + len, 1);
+      else if (level === 1 && field === 5) await walk(body, body + len, 2);
+      // A tensor's dims (1), name (8), external data (13) are read; its numbers are not.
+      else if (level < 2 || field === 1 || field === 8 || field === 13) await fill(body, body + len);
+      pos = body + len;
+    }
+  };
+  await walk(0, size, 0);
+  return buf;
+}
+
 /** Reads a response body into a buffer with `headroom` spare bytes after it (one copy). */
 async function readWithHeadroom(res: Response, headroom: number): Promise<{ buffer: Uint8Array; length: number }> {
   const declared = Number(res.headers.get('content-length'));
@@ -166,19 +216,28 @@ async function patchedGraph(model: AdaptedModel): Promise<Uint8Array | string> {
     const src = await baseNodePath(model.base, model.onnxFile);
     if (!src) throw new Error(`[model_not_found] ${model.base}: ${model.onnxFile} not found`);
     const t0 = performance.now();
+    // Only the graph's structure is read; the weights stay on disk and are copied by the kernel.
     const handle = await fs.open(src, 'r');
-    const { size } = await handle.stat();
-    // Not zero-filled: every byte up to the patch's end is written below.
-    const { Buffer } = await import(/* @vite-ignore */ 'node:buffer');
-    const buffer = new Uint8Array(Buffer.allocUnsafeSlow(size + headroom).buffer, 0, size + headroom);
-    await handle.read(buffer, 0, size, 0);
-    await handle.close();
-    const { bytes, ...result } = patchOnnxWithLora(buffer, size, model.adapter, { config: model.config });
-    model.result = { ...result, ms: performance.now() - t0 };
+    let plan;
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+      plan = planLoraPatch(await readStructure(handle, size), size, model.adapter, { config: model.config });
+    } finally {
+      await handle.close();
+    }
     const dir = await fs.mkdtemp(join(tmpdir(), 'lora-adapted-'));
     model.tmpDir = dir;
     const out = join(dir, basename(model.onnxFile));
-    await fs.writeFile(out, bytes);
+    await fs.copyFile(src, out);
+    const w = await fs.open(out, 'r+');
+    try {
+      for (const r of plan.renames) await w.write(r.bytes, 0, r.bytes.length, r.offset);
+      await w.write(plan.appended, 0, plan.appended.length, size);
+    } finally {
+      await w.close();
+    }
+    model.result = { applied: plan.applied, addedBytes: plan.appended.length, inPlace: true, ms: performance.now() - t0 };
     // External data stays where it is: hard-link every data file of the base's onnx folder
     // (onnxruntime refuses symlinks out of the model's folder); copy across filesystems.
     const srcDir = dirname(src);

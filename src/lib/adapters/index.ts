@@ -6,4 +6,5 @@ export * from './adapter';
 export * from './patch';
 export * from './source';
 export { readOnnxGraph, ONNX_FLOAT, ONNX_FLOAT16 } from './onnx-graph';
+export { PbReader, PbWriter } from './protobuf';
 export type { OnnxGraph, OnnxNode, OnnxInitializer } from './onnx-graph';

@@ -23,7 +23,7 @@
  */
 import type { LoraAdapter, LoraModule } from './adapter';
 import { AdapterError } from './errors';
-import { ONNX_FLOAT, ONNX_FLOAT16, readOnnxGraph, type OnnxGraph, type OnnxNode } from './onnx-graph';
+import { ONNX_FLOAT, ONNX_FLOAT16, readOnnxGraph, type OnnxGraph, type OnnxInitializer, type OnnxNode } from './onnx-graph';
 import { PbWriter } from './protobuf';
 
 /** The parts of a HF config.json the patcher reads (only for packed qkv). */
@@ -78,36 +78,21 @@ function only<T>(list: T[] | undefined): T | undefined {
   return list && list.length === 1 ? list[0] : undefined;
 }
 
+/** [in, out] of a 2-D weight initializer, when known. */
+const inOut = (t?: OnnxInitializer) => (t?.dims.length === 2 ? { inFeatures: t.dims[0], outFeatures: t.dims[1] } : { inFeatures: null, outFeatures: null });
+const elemOf = (t?: OnnxInitializer) => (t?.dataType === ONNX_FLOAT16 ? ONNX_FLOAT16 : ONNX_FLOAT);
+
 function siteFor(g: OnnxGraph, node: OnnxNode): Omit<ProjectionSite, 'parts'> | null {
+  const plain = { node, x: node.inputs[0], y: node.outputs[0], yNode: node };
   if (node.opType === 'MatMul' && !node.domain) {
+    // The weight is the second input: an initializer, or a DequantizeLinear of one.
     const w = g.initializers.get(node.inputs[1]);
     const deq = w ? undefined : g.producer.get(node.inputs[1]);
     const wInfo = w ?? (deq?.opType === 'DequantizeLinear' ? g.initializers.get(deq.inputs[0]) : undefined);
-    const typeSrc = w ?? (deq ? g.initializers.get(deq.inputs[1]) : undefined);
-    return {
-      node,
-      op: 'MatMul',
-      x: node.inputs[0],
-      y: node.outputs[0],
-      yNode: node,
-      inFeatures: wInfo?.dims.length === 2 ? wInfo.dims[0] : null,
-      outFeatures: wInfo?.dims.length === 2 ? wInfo.dims[1] : null,
-      elemType: typeSrc?.dataType === ONNX_FLOAT16 ? ONNX_FLOAT16 : ONNX_FLOAT,
-    };
+    return { ...plain, op: 'MatMul', ...inOut(wInfo), elemType: elemOf(w ?? (deq ? g.initializers.get(deq.inputs[1]) : undefined)) };
   }
-  if (node.opType === 'MatMulNBits') {
-    const scales = g.initializers.get(node.inputs[2]);
-    return {
-      node,
-      op: 'MatMulNBits',
-      x: node.inputs[0],
-      y: node.outputs[0],
-      yNode: node,
-      inFeatures: node.ints.K ?? null,
-      outFeatures: node.ints.N ?? null,
-      elemType: scales?.dataType === ONNX_FLOAT16 ? ONNX_FLOAT16 : ONNX_FLOAT,
-    };
-  }
+  if (node.opType === 'MatMulNBits')
+    return { ...plain, op: 'MatMulNBits', inFeatures: node.ints.K ?? null, outFeatures: node.ints.N ?? null, elemType: elemOf(g.initializers.get(node.inputs[2])) };
   if (node.opType === 'MatMulInteger') {
     // ONNX Runtime's dynamic quantization: DynamicQuantizeLinear(x) → MatMulInteger → Cast → Mul(scale).
     const dq = g.producer.get(node.inputs[0]);
@@ -115,17 +100,7 @@ function siteFor(g: OnnxGraph, node: OnnxNode): Omit<ProjectionSite, 'parts'> | 
     const mul = cast?.opType === 'Cast' ? only(g.consumers.get(cast.outputs[0])) : undefined;
     if (dq?.opType !== 'DynamicQuantizeLinear' || mul?.opType !== 'Mul')
       throw layoutError(`${node.name}: expected DynamicQuantizeLinear → MatMulInteger → Cast → Mul, found another pattern`);
-    const w = g.initializers.get(node.inputs[1]);
-    return {
-      node,
-      op: 'MatMulInteger',
-      x: dq.inputs[0],
-      y: mul.outputs[0],
-      yNode: mul,
-      inFeatures: w?.dims.length === 2 ? w.dims[0] : null,
-      outFeatures: w?.dims.length === 2 ? w.dims[1] : null,
-      elemType: ONNX_FLOAT,
-    };
+    return { node, op: 'MatMulInteger', x: dq.inputs[0], y: mul.outputs[0], yNode: mul, ...inOut(g.initializers.get(node.inputs[1])), elemType: ONNX_FLOAT };
   }
   return null;
 }
@@ -203,12 +178,36 @@ export interface PatchOptions {
   config?: BaseModelConfig;
 }
 
+/** The edits that patch a model: same-length renames at byte offsets, and bytes to append. */
+export interface LoraPatchPlan {
+  renames: { offset: number; bytes: Uint8Array }[];
+  appended: Uint8Array;
+  applied: AppliedModule[];
+}
+
 /**
  * Patches `buffer[0, length)` (an ONNX model) with `adapter`. Validates
  * everything first: on any mismatch it throws AdapterError and leaves the
  * buffer untouched.
  */
 export function patchOnnxWithLora(buffer: Uint8Array, length: number, adapter: LoraAdapter, opts: PatchOptions = {}): PatchResult {
+  const { renames, appended, applied } = planLoraPatch(buffer, length, adapter, opts);
+  const total = length + appended.length;
+  const inPlace = buffer.length >= total;
+  const out = inPlace ? buffer.subarray(0, total) : new Uint8Array(total);
+  if (!inPlace) out.set(buffer.subarray(0, length));
+  for (const r of renames) out.set(r.bytes, r.offset);
+  out.set(appended, length);
+  return { bytes: out, applied, addedBytes: appended.length, inPlace };
+}
+
+/**
+ * The edits without applying them: what patchOnnxWithLora writes, for a caller
+ * that applies them to a file (Node: a copy of the model file, never read into
+ * memory). Reads only the graph's structure, never tensor bytes, so `buffer`
+ * may hold zeros where raw_data lies.
+ */
+export function planLoraPatch(buffer: Uint8Array, length: number, adapter: LoraAdapter, opts: PatchOptions = {}): LoraPatchPlan {
   const g = readOnnxGraph(buffer, length);
   const sites = findProjections(g, opts.config);
   if (!sites.size) throw layoutError('the ONNX graph has no projection nodes named like an Optimum or ModelBuilder export (/model/layers.{i}/self_attn/q_proj/MatMul …)');
@@ -289,13 +288,6 @@ export function patchOnnxWithLora(buffer: Uint8Array, length: number, adapter: L
   for (const t of inits) patch.message(5, t);
   const appended = new PbWriter().message(7, patch).finish();
 
-  // All checks passed: only now touch the buffer.
-  const total = length + appended.length;
-  const inPlace = buffer.length >= total;
-  const out = inPlace ? buffer.subarray(0, total) : new Uint8Array(total);
-  if (!inPlace) out.set(buffer.subarray(0, length));
   const enc = new TextEncoder();
-  for (const { span, name } of renames) out.set(enc.encode(name), span.start);
-  out.set(appended, length);
-  return { bytes: out, applied, addedBytes: appended.length, inPlace };
+  return { renames: renames.map(({ span, name }) => ({ offset: span.start, bytes: enc.encode(name) })), appended, applied };
 }
