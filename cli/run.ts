@@ -12,7 +12,7 @@ import { presetSpec, PRESETS, type PresetName } from '../src/lib/presets';
 import { runExperiment, type EngineProvider, type RunProgress } from '../src/lib/runner';
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/runs';
 import { runToPaperCsv } from '../src/lib/run-export';
-import { parseSpec, type ExperimentSpec } from '../src/lib/spec';
+import { parseSpec, type AdapterRef, type ExperimentSpec, type ModelRef } from '../src/lib/spec';
 import { ScenarioFormatError } from '../src/lib/scenarios';
 import { importScenarioFile, parseRowRange } from '../src/app/scenario-import';
 import type { Engine } from '../src/lib/engine/types';
@@ -33,6 +33,10 @@ const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper|wh
                         with --preset who-knows, the second model)
   --other ID_OR_DIR     with --preset who-knows: a further model (repeat for more)
   --observe K,K,...     with who-knows / simulated: decisions shown to observers (default 0,5,10,20)
+  --adapter ID_OR_DIR   a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) applied
+                        to --model (with a spec file: to its first model): the weight-trained model;
+                        --control BASE then asks the base model as the off-the-shelf control
+  --adapter-scale S     multiply the adapter's own scale (default 1 = as trained)
   --device cpu          Node runs on the CPU (onnxruntime-node); wasm/webgpu run in the browser lab
   --dtype DTYPE         auto | fp32 | fp16 | q8 | q4 | q4f16 (default auto)
   --mode MODE           constrained | free self-reports (presets only; default constrained)
@@ -53,11 +57,22 @@ function modelRef(idOrDir: string) {
   return !isSimulatedId(idOrDir) && existsSync(idOrDir) ? resolve(idOrDir) : idOrDir;
 }
 
+/** --adapter / --adapter-scale as the spec's AdapterRef (a folder that exists is made absolute). */
+function adapterRef(values: Record<string, string | string[] | boolean | undefined>): AdapterRef | undefined {
+  if (values['adapter-scale'] !== undefined && !values.adapter) throw new Error('--adapter-scale needs --adapter');
+  if (!values.adapter) return undefined;
+  const scale = values['adapter-scale'] === undefined ? undefined : Number(values['adapter-scale']);
+  if (scale !== undefined && !Number.isFinite(scale)) throw new Error(`--adapter-scale must be a number, not ${values['adapter-scale']}`);
+  return { id: modelRef(String(values.adapter)), ...(scale === undefined ? {} : { scale }) };
+}
+
 async function specFrom(values: Record<string, string | string[] | boolean | undefined>, positional: string[]): Promise<ExperimentSpec> {
   const count = (k: string) => (values[k] === undefined ? undefined : Number(values[k]));
+  const adapter = adapterRef(values);
   if (positional[0]) {
     const spec = parseSpec(await readFile(positional[0], 'utf8'));
-    return values.model ? { ...spec, models: spec.models.map((m, i) => (i === 0 ? { ...m, id: modelRef(String(values.model)) } : m)) } : spec;
+    const first = (m: ModelRef): ModelRef => ({ ...m, ...(values.model ? { id: modelRef(String(values.model)) } : {}), ...(adapter ? { adapter } : {}) });
+    return values.model || adapter ? { ...spec, models: spec.models.map((m, i) => (i === 0 ? first(m) : m)) } : spec;
   }
   const preset = String(values.preset ?? '');
   if (!PRESETS.includes(preset as PresetName)) throw new Error(`give a spec file or --preset ${PRESETS.join('|')}`);
@@ -65,7 +80,7 @@ async function specFrom(values: Record<string, string | string[] | boolean | und
   const served = values.engine === 'openai';
   const ref = (id: string) => (served ? { id, engine: 'openai' as const, baseUrl: String(values['base-url']) } : { id: modelRef(id), device: 'cpu' as const, dtype: String(values.dtype ?? 'auto') });
   const spec = presetSpec(preset as PresetName, {
-    model: ref(String(values.model ?? '')),
+    model: { ...ref(String(values.model ?? '')), ...(adapter ? { adapter } : {}) },
     control: values.control ? ref(String(values.control)) : undefined,
     others: ((values.other as string[] | undefined) ?? []).map(ref),
     observe: values.observe === undefined ? undefined : parseKs(String(values.observe)),
@@ -114,8 +129,10 @@ function nodeProvider(device?: string): EngineProvider {
       }
       // A simulated model (sim: id) needs no weights: it is computed, not loaded.
       const engine = isSimulatedId(model.id) ? new SimulatedEngine() : new TransformersEngine({ allowRemoteModels: true });
-      const caps = await engine.load({ model: model.id, device: (device ?? model.device ?? 'cpu') as 'cpu', dtype: model.dtype }, onProgress);
+      const caps = await engine.load({ model: model.id, device: (device ?? model.device ?? 'cpu') as 'cpu', dtype: model.dtype, adapter: model.adapter }, onProgress);
       current = { key: model.key, engine };
+      if (caps.adapterInfo)
+        process.stderr.write(`${model.key}: ${model.id} + LoRA adapter ${caps.adapterInfo.id} (scale ${caps.adapterInfo.scale}, sha-256 ${caps.adapterInfo.sha256})\n`);
       return { engine, caps };
     },
     async releaseAll() {
@@ -169,6 +186,7 @@ export async function main(argv: string[]): Promise<number> {
       'scenario-file': { type: 'string' }, rows: { type: 'string' },
       engine: { type: 'string' }, 'base-url': { type: 'string' }, concurrency: { type: 'string' },
       other: { type: 'string', multiple: true }, observe: { type: 'string' },
+      adapter: { type: 'string' }, 'adapter-scale': { type: 'string' },
     },
   });
   if (values.help) {

@@ -7,7 +7,7 @@
 import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS, type PresetName } from '../lib/presets';
 import { isSimulatedId } from '../lib/simulated';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
-import { SpecError, validateSpec, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
+import { SpecError, validateSpec, type AdapterRef, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
 import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
 
 export interface ModelChoice {
@@ -22,6 +22,13 @@ export interface ModelChoice {
    */
   engine?: EngineChoice | 'openai';
   baseUrl?: string;
+  /** A LoRA adapter applied to the model (the paper's weight-trained model); absent = the model as published. */
+  adapter?: AdapterRef;
+}
+
+/** The same model and the same adapter (base and base + adapter are two different models). */
+export function sameModelChoice(a: Pick<ModelChoice, 'id' | 'adapter'>, b: Pick<ModelChoice, 'id' | 'adapter'>): boolean {
+  return a.id.trim() === b.id.trim() && (a.adapter?.id ?? null) === (b.adapter?.id ?? null) && (a.adapter?.scale ?? 1) === (b.adapter?.scale ?? 1);
 }
 
 export interface SpecForm {
@@ -87,6 +94,7 @@ function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
     ...(m.label ? { label: m.label } : {}),
     engine: m.engine ?? 'auto',
     ...(m.engine === 'openai' ? { baseUrl: m.baseUrl } : { device: m.device, ...(m.dtype && m.dtype !== 'auto' ? { dtype: m.dtype } : {}) }),
+    ...(m.adapter ? { adapter: { ...m.adapter } } : {}),
   };
 }
 
@@ -189,7 +197,15 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
 function choiceFrom(ref: ModelRef | undefined): ModelChoice | null {
   if (!ref) return null;
   const device = ref.device ?? 'auto';
-  return { id: ref.id, ...(ref.label ? { label: ref.label } : {}), device, dtype: ref.dtype ?? 'auto', engine: ref.engine ?? 'auto', ...(ref.baseUrl ? { baseUrl: ref.baseUrl } : {}) };
+  return {
+    id: ref.id,
+    ...(ref.label ? { label: ref.label } : {}),
+    device,
+    dtype: ref.dtype ?? 'auto',
+    engine: ref.engine ?? 'auto',
+    ...(ref.baseUrl ? { baseUrl: ref.baseUrl } : {}),
+    ...(ref.adapter ? { adapter: { ...ref.adapter } } : {}),
+  };
 }
 
 /**
@@ -246,12 +262,12 @@ export interface FormCheck {
 export function checkForm(form: SpecForm, availableScenarios: number): FormCheck {
   const problems: string[] = [];
   if (!form.model.id.trim()) problems.push('Choose a model to study (Models tab).');
-  if (form.control && form.control.id.trim() && form.control.id.trim() === form.model.id.trim())
-    problems.push('The control model must be a different model from the one studied.');
+  if (form.control && form.control.id.trim() && sameModelChoice(form.control, form.model))
+    problems.push('The control model must be a different model from the one studied (another model, or the same base with or without its adapter).');
   if (isSeveralModels(form.preset)) {
-    const ids = [form.model, form.control, ...(form.others ?? [])].flatMap((m) => (m && m.id.trim() ? [m.id.trim()] : []));
-    if (ids.length < 2) problems.push(`${PRESET_LABELS[form.preset]} compares models: choose at least two.`);
-    if (new Set(ids).size !== ids.length) problems.push('Each model can be in the experiment once.');
+    const chosen = [form.model, form.control, ...(form.others ?? [])].filter((m): m is ModelChoice => !!m && !!m.id.trim());
+    if (chosen.length < 2) problems.push(`${PRESET_LABELS[form.preset]} compares models: choose at least two.`);
+    if (chosen.some((m, i) => chosen.slice(0, i).some((n) => sameModelChoice(m, n)))) problems.push('Each model can be in the experiment once.');
   }
   if (form.scenarioSource === 'file' && !form.scenarioSet)
     problems.push('Load a scenario file (a scenario-set JSON or the paper\'s scenarios.csv), or choose the built-in set.');

@@ -6,7 +6,7 @@
 import type { PresetName } from '../../lib/presets';
 import { parseSpec, SpecError, type EngineChoice, type ExperimentSpec } from '../../lib/spec';
 import { builtinScenarios } from '../../app/scenarios';
-import { checkForm, formFromPreset, formFromSpec, loadedSet, scenarioCountFor, specFromForm, trialCount, type ModelChoice, type SpecForm } from '../../app/spec-form';
+import { checkForm, formFromPreset, sameModelChoice, formFromSpec, loadedSet, scenarioCountFor, specFromForm, trialCount, type ModelChoice, type SpecForm } from '../../app/spec-form';
 import { importScenarioFile, parseRowRange, problemsOf, type ScenarioFileKind } from '../../app/scenario-import';
 import type { FormatProblem } from '../../lib/scenarios';
 import { readJson, readList, writeJson } from '../../app/settings';
@@ -122,7 +122,7 @@ class ExperimentStore {
 
   setModel(choice: ModelChoice): void {
     this.form.model = choice;
-    if (this.form.control?.id === choice.id) this.form.control = null;
+    if (this.form.control && sameModelChoice(this.form.control, choice)) this.form.control = null;
   }
 
   setControl(choice: ModelChoice | null): void {

@@ -3,11 +3,14 @@ import { library } from './library.svelte';
 import { scatterPoints, scenarioTrials, type ReportConditionAnalysis } from '../../app/run-analysis';
 import type { Bar, Series } from '../chart-types';
 import { shortModelName } from '../../app/format';
+import { modelWithAdapterName } from '../../app/adapters';
 
 export const COLORS = { self: 'var(--self)', control: 'var(--control)', target: 'var(--target)' };
 
 export function conditionLabel(r: ReportConditionAnalysis): string {
-  return `${r.isSelf ? 'Self-report' : 'Control'}: ${shortModelName(r.reporterId)}`;
+  // Base and base + adapter share an id: name the adapter.
+  const model = library.record?.spec.models.find((m) => m.key === r.reporter);
+  return `${r.isSelf ? 'Self-report' : 'Control'}: ${model ? modelWithAdapterName(model, shortModelName) : shortModelName(r.reporterId)}`;
 }
 
 class ResultsStore {
