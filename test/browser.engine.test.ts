@@ -8,10 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import { AutoTokenizer } from '@huggingface/transformers';
-import { ortAssets } from '../tools/vite-ort-assets';
-import { hasBrowser, launchChromium } from './support/browser';
+import { hasBrowser } from './support/browser';
+import { buildHarness, runHarnessPage } from './support/harness-page';
 import { serveStatic, type StaticServer } from './support/static-server';
 import { writeFixtureModel, referenceForward } from './fixture/model';
 import { conformanceInputs, type InputSize } from './conformance/inputs';
@@ -37,14 +36,7 @@ beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'browser-engine-'));
   const info = await writeFixtureModel(join(tmp, 'models', 'tiny-llama'), { seed: 11 });
-  await build({
-    root: join(import.meta.dirname, 'browser'),
-    configFile: false,
-    logLevel: 'warn',
-    plugins: [ortAssets()],
-    worker: { format: 'es' },
-    build: { outDir: join(tmp, 'site'), emptyOutDir: true, target: 'es2022', minify: false },
-  });
+  await buildHarness(join(tmp, 'site'));
   // Reference log-probabilities from the independent forward pass (Node).
   const engine = new TransformersEngine({ allowRemoteModels: false });
   await engine.load({ model: info.dir, device: 'cpu', dtype: 'fp32' });
@@ -71,26 +63,7 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-async function runPage(config: object, webgpu = false) {
-  server.setJson('/harness-config.json', config);
-  const browser = await launchChromium({ webgpu });
-  try {
-    const page = await browser.newPage();
-    const logs: string[] = [];
-    page.on('console', (m) => {
-      logs.push(m.text());
-      if (process.env.HARNESS_VERBOSE) console.log('[page]', m.text());
-    });
-    page.on('pageerror', (e) => logs.push(String(e)));
-    await page.goto(`${server.url}/index.html`);
-    await page.waitForFunction(() => window.__result !== undefined, undefined, { timeout: 240_000 });
-    const result = await page.evaluate(() => window.__result!);
-    if (!result.ok) console.error(result.error, logs.join('\n'), server.requests.join('\n'));
-    return result;
-  } finally {
-    await browser.close();
-  }
-}
+const runPage = (config: object, webgpu = false) => runHarnessPage(server, config, webgpu);
 
 describe.skipIf(!hasBrowser)('in headless Chromium', () => {
   it('builds a byte-identical trial plan in the browser bundle and in Node', async () => {

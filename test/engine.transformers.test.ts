@@ -91,9 +91,9 @@ describe('transformers.js engine internals', () => {
     await e.unload();
   });
 
-  it('rejects adapters until they are supported, and dtypes the device cannot run', async () => {
+  it('rejects an adapter it cannot read, and dtypes the device cannot run', async () => {
     const e = new TransformersEngine({ allowRemoteModels: false });
-    await expect(e.load({ model: info.dir, adapter: { id: 'x' } })).rejects.toThrow(/unsupported/);
+    await expect(e.load({ model: info.dir, adapter: { id: join(dir, 'no-such-adapter') } })).rejects.toThrow(/bad_adapter.*adapter_config\.json/);
     await expect(e.load({ model: info.dir, device: 'webgpu' })).rejects.toThrow(/unsupported/);
   });
 });

@@ -56,6 +56,10 @@ export class WorkerEngine implements Engine {
   configure(settings: { prefixReuse?: boolean }): Promise<void> {
     return this.call(() => this.remote.configure(settings));
   }
+  /** Raw next-token logits after `ids` (transformers.js only; for tests). */
+  nextTokenLogits(ids: number[]): Promise<number[]> {
+    return this.call(() => this.remote.nextTokenLogits(ids));
+  }
   stats(): Promise<unknown> {
     return this.call(() => this.remote.stats());
   }

@@ -39,6 +39,12 @@ const api = {
     if (settings.prefixReuse !== undefined) e.setPrefixReuse?.(settings.prefixReuse);
   },
   stats: () => (need() as Engine & { stats?: unknown }).stats ?? null,
+  /** Raw next-token logits (transformers.js only): tests compare them with a reference. */
+  async nextTokenLogits(ids: number[]): Promise<number[]> {
+    const e = need() as Engine & { nextTokenLogits?: (ids: number[]) => Promise<Float32Array> };
+    if (!e.nextTokenLogits) throw new Error('[unsupported] This engine does not expose raw logits.');
+    return Array.from(await e.nextTokenLogits(ids));
+  },
 
   /*
    * WebLLM's browser cache, usable without init (web-llm is imported here on

@@ -13,6 +13,10 @@ import { decodeConstrainedReport, IntegerMask, numericCandidates } from '../src/
 import type { ChoiceScore, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
 import { pickDevice, pickDtype, probeDevice } from './device';
+import { AdapterError, adaptedModelId, buildLoraAdapter } from '../src/lib/adapters';
+import type { AdapterInfo } from '../src/lib/engine/types';
+import { readAdapterFiles } from './adapter-files';
+import { onnxFileFor, preparePatchedGraph, registerAdaptedModel, type AdaptedModel } from './adapter-model';
 
 type Past = Record<string, Tensor>;
 /* The library's model and tokenizer classes are loosely typed; these are the parts we use. */
@@ -97,8 +101,6 @@ export class TransformersEngine implements Engine {
   }
 
   async load(opts: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<EngineCapabilities> {
-    if (opts.adapter) throw new EngineError('unsupported', 'LoRA adapters are not supported by this engine yet');
-    await this.unload();
     env.allowRemoteModels = this.o.allowRemoteModels ?? true;
     if (this.o.localModelPath) {
       env.allowLocalModels = true;
@@ -116,18 +118,22 @@ export class TransformersEngine implements Engine {
         onProgress?.({ phase: 'download', file: info.file, loadedBytes: info.loaded, totalBytes: info.total, progress: (info.progress ?? 0) / 100 });
       else if (info.status === 'initiate') onProgress?.({ phase: 'download', file: info.file, text: `Fetching ${info.file}` });
     };
+    let config: Record<string, unknown>;
     try {
       // The config first: a missing model then fails with "not found", not deep inside the tokenizer.
-      await AutoConfig.from_pretrained(opts.model, { progress_callback });
+      config = (await AutoConfig.from_pretrained(opts.model, { progress_callback })) as unknown as Record<string, unknown>;
     } catch (e) {
       throw EngineError.from(e);
     }
     // 'auto' picks among the ONNX files the model actually publishes.
     const available = !opts.dtype || opts.dtype === 'auto' ? await ModelRegistry.get_available_dtypes(opts.model).catch(() => undefined) : undefined;
     const dtype = pickDtype(opts.dtype, device, report, available);
+    // The adapter is read, checked and patched into the graph before the loaded model is let go.
+    const adapted = opts.adapter ? await this.prepareAdapter(opts, dtype, config, onProgress) : null;
+    await this.unload();
     try {
       this.tokenizer = (await AutoTokenizer.from_pretrained(opts.model, { progress_callback })) as unknown as Tok;
-      this.model = (await AutoModelForCausalLM.from_pretrained(opts.model, {
+      this.model = (await AutoModelForCausalLM.from_pretrained(adapted?.model.id ?? opts.model, {
         device,
         dtype: dtype as 'fp32',
         progress_callback,
@@ -136,6 +142,8 @@ export class TransformersEngine implements Engine {
       this.model = null;
       this.tokenizer = null;
       throw EngineError.from(e);
+    } finally {
+      await adapted?.release();
     }
     onProgress?.({ phase: 'init', text: 'Preparing the tokenizer tables' });
     this.prepareTables();
@@ -147,10 +155,43 @@ export class TransformersEngine implements Engine {
       device,
       dtype,
       contextLength: this.model.config.max_position_embeddings ?? 2048,
-      adapter: null,
+      adapter: adapted ? adapted.info.id : null,
+      ...(adapted ? { adapterInfo: adapted.info } : {}),
     };
     onProgress?.({ phase: 'ready', progress: 1 });
     return this.caps;
+  }
+
+  /** Reads and checks the adapter and patches the graph; any problem is EngineError('bad_adapter'). */
+  private async prepareAdapter(
+    opts: LoadOptions,
+    dtype: string,
+    config: Record<string, unknown>,
+    onProgress?: (p: LoadProgress) => void,
+  ): Promise<{ model: AdaptedModel; info: AdapterInfo; release: () => Promise<void> }> {
+    const ref = opts.adapter!;
+    const scale = ref.scale ?? 1;
+    onProgress?.({ phase: 'init', text: `Applying the LoRA adapter ${ref.id}` });
+    let release: (() => Promise<void>) | null = null;
+    try {
+      const files = await readAdapterFiles(ref.id);
+      const adapter = buildLoraAdapter(files, { scale, baseModel: opts.model });
+      const model: AdaptedModel = {
+        id: adaptedModelId(opts.model, ref.id, scale, files.sha256),
+        base: opts.model,
+        onnxFile: onnxFileFor(dtype),
+        adapter,
+        config: config as AdaptedModel['config'],
+      };
+      release = registerAdaptedModel(model);
+      await preparePatchedGraph(model);
+      const info: AdapterInfo = { id: ref.id, scale, sha256: files.sha256, modules: adapter.modules.map((m) => m.name), patchMs: model.result!.ms };
+      return { model, info, release };
+    } catch (e) {
+      await release?.();
+      if (e instanceof AdapterError) throw new EngineError('bad_adapter', e.message);
+      throw EngineError.from(e);
+    }
   }
 
   private prepareTables() {
@@ -283,6 +324,13 @@ export class TransformersEngine implements Engine {
       this.prefix = { ids: head, past: present };
     } else this.stats.prefixHits++;
     return this.forward(ids.slice(this.prefix.ids.length), this.prefix.past, this.prefix.ids.length);
+  }
+
+  /** Raw next-token logits after `ids` (no cache): for tests and benchmarks that compare with a reference. */
+  async nextTokenLogits(ids: number[]): Promise<Float32Array> {
+    const { logits, present } = await this.forward(ids, null, 0);
+    TransformersEngine.release(present);
+    return logits;
   }
 
   async scoreChoice(messages: ChatMessage[], labels: string[]): Promise<ChoiceScore> {

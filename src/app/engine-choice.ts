@@ -49,6 +49,8 @@ export interface EngineModelInfo {
   family?: string;
   /** A folder served by this site (transformers.js only). */
   local?: boolean;
+  /** The LoRA adapter applied to it, if any (transformers.js only). */
+  adapter?: string;
 }
 
 /** What the browser offers (DeviceReport has both). */
@@ -109,9 +111,10 @@ export function planEngine(model: EngineModelInfo, requested: EngineUserChoice |
     webgpu: device.webgpu,
     shaderF16: device.shaderF16,
     userChoice: choice,
+    adapter: model.adapter,
   });
   const plan = (d: EngineDecision): EnginePlan => ({ ...d, requested: choice, webllmModel: d.engine === 'webllm' ? build!.modelId : null });
-  if (choice === 'transformers') return plan(decision);
+  if (choice === 'transformers' || model.adapter) return plan(decision);
 
   // A folder on this site: WebLLM would download its own build from elsewhere instead of these files.
   if (model.local) {

@@ -93,7 +93,7 @@ export class WorkerEngineProvider implements EngineProvider {
     const report = this.report;
     const info = this.o.modelInfo?.(model.id) ?? engineModelInfo(model.id, this.o.localModels, { label: model.label });
     const name = info.label ?? model.label ?? model.id;
-    const plan = planEngine(info, engineChoice, report, model.device);
+    const plan = planEngine(model.adapter ? { ...info, adapter: model.adapter.id } : info, engineChoice, report, model.device);
     const base = { key: model.key, modelId: model.id, name };
     this.o.onEngine?.({ kind: 'planned', ...base, plan });
     const choice: EngineChoiceRecord = choiceRecord(plan);

@@ -10,8 +10,18 @@ import { buildPlan, serializePlan } from '../../src/lib/plan';
 import { presetSpec } from '../../src/lib/presets';
 import { builtinScenarioSet } from '../../src/lib/scenarios';
 
+interface AdapterCase {
+  model: string;
+  dtype: string;
+  adapter?: { id: string; scale?: number };
+}
+
 interface HarnessConfig {
-  mode: 'conformance' | 'plan';
+  mode: 'conformance' | 'plan' | 'adapter';
+  /** adapter mode: stored adapters to put into the browser first (name → served folder to copy from). */
+  store?: Record<string, string>;
+  cases?: AdapterCase[];
+  ids?: number[];
   device?: 'wasm' | 'webgpu';
   modelId?: string;
   expected?: Array<[number, number]>;
@@ -23,7 +33,7 @@ interface HarnessConfig {
 
 declare global {
   interface Window {
-    __result?: { ok: boolean; error?: string; checks?: unknown; plan?: string; crossOriginIsolated?: boolean };
+    __result?: { ok: boolean; error?: string; checks?: unknown; plan?: string; logits?: (number[] | string)[]; crossOriginIsolated?: boolean };
   }
 }
 
@@ -50,6 +60,35 @@ async function conformance(cfg: HarnessConfig) {
   }
 }
 
+/**
+ * LoRA adapters through the worker: store picked adapters in the browser
+ * (Cache Storage, as the lab does), then load each case and read its logits;
+ * a case that fails gives its error text.
+ */
+async function adapters(cfg: HarnessConfig) {
+  const { storeAdapter } = await import('../../workers/adapter-files');
+  for (const [name, folder] of Object.entries(cfg.store ?? {})) {
+    const get = async (f: string) => new Uint8Array(await (await fetch(`${folder}/${f}`)).arrayBuffer());
+    await storeAdapter(name, { config: await get('adapter_config.json'), weights: await get('adapter_model.safetensors') });
+  }
+  const engine = await WorkerEngine.create('transformers', { transformers: { localModelPath: '/models/', allowRemoteModels: false } });
+  const logits: (number[] | string)[] = [];
+  try {
+    for (const c of cfg.cases ?? []) {
+      try {
+        await engine.load({ model: c.model, device: cfg.device, dtype: c.dtype, adapter: c.adapter });
+        logits.push(await engine.nextTokenLogits(cfg.ids!));
+        console.log(`case done: ${c.model} ${c.dtype} ${c.adapter?.id ?? 'base'}`);
+      } catch (e) {
+        logits.push(e instanceof Error ? e.message : String(e));
+      }
+    }
+  } finally {
+    engine.terminate();
+  }
+  return { ok: true, logits };
+}
+
 function plan() {
   const spec = presetSpec('paper', { model: { id: 'any' }, control: { id: 'other' }, seed: 'node-vs-browser' });
   return { ok: true, plan: serializePlan(buildPlan(spec, builtinScenarioSet('node-vs-browser').scenarios)) };
@@ -58,7 +97,8 @@ function plan() {
 async function main() {
   const cfg = (await (await fetch('/harness-config.json')).json()) as HarnessConfig;
   try {
-    window.__result = { ...(cfg.mode === 'plan' ? plan() : await conformance(cfg)), crossOriginIsolated };
+    const run = cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : await conformance(cfg);
+    window.__result = { ...run, crossOriginIsolated };
   } catch (e) {
     window.__result = { ok: false, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) };
   }

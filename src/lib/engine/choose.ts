@@ -22,7 +22,13 @@ export interface ChooseEngineInput {
   shaderF16: boolean;
   /** The user's explicit choice; 'auto' or absent lets the lab decide. */
   userChoice?: EngineUserChoice;
+  /** The LoRA adapter to apply (its id or name), if any: only transformers.js can. */
+  adapter?: string;
 }
+
+/** Why WebLLM cannot run a model with an adapter (engine-facts: no adapter support; MLC merges adapters only offline). */
+export const WEBLLM_ADAPTER_REASON =
+  'WebLLM cannot apply LoRA adapters (its weights are precompiled builds; adapters can only be merged into them offline), while transformers.js applies them exactly at load time';
 
 export interface EngineDecision {
   engine: EngineName;
@@ -52,6 +58,12 @@ export function chooseEngine(input: ChooseEngineInput): EngineDecision {
 
   if (choice === 'transformers')
     return { engine: 'transformers', reason: `You chose transformers.js for ${name}.`, userChoiceHonored: true };
+  if (input.adapter) {
+    const adapted = `${name} with the adapter ${input.adapter}`;
+    return choice === 'webllm'
+      ? { engine: 'transformers', reason: `You chose WebLLM, but ${WEBLLM_ADAPTER_REASON}; ${adapted} runs with transformers.js instead.`, userChoiceHonored: false }
+      : { engine: 'transformers', reason: `${adapted} runs with transformers.js: ${WEBLLM_ADAPTER_REASON}.`, userChoiceHonored: true };
+  }
   if (choice === 'webllm') {
     if (webllmBlocker)
       return {

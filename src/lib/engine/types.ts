@@ -17,7 +17,10 @@ export interface LoadOptions {
   device?: DeviceChoice;
   /** 'auto' picks what the device supports (q4f16 needs shader-f16). */
   dtype?: string;
-  /** LoRA adapter applied at load time (reserved; engines reject it until supported). */
+  /**
+   * PEFT LoRA adapter applied at load time (transformers.js only; see
+   * src/lib/adapters/source.ts for the id forms). WebLLM refuses it.
+   */
   adapter?: AdapterRef;
 }
 
@@ -43,10 +46,24 @@ export interface EngineCapabilities {
   /** Max tokens of prompt + reply. */
   contextLength: number;
   adapter: string | null;
+  /** What was applied, when an adapter was (recorded with a run). */
+  adapterInfo?: AdapterInfo;
   /** True when decision probabilities come from top-k logprobs rather than full logits. */
   approximateChoice?: boolean;
   /** How this engine was chosen for the model, when the app chose it (recorded with the run). */
   choice?: EngineChoiceRecord;
+}
+
+export interface AdapterInfo {
+  id: string;
+  /** AdapterRef.scale as applied (1 = as trained). */
+  scale: number;
+  /** sha-256 of adapter_model.safetensors, hex. */
+  sha256: string;
+  /** PyTorch module names that got a LoRA branch. */
+  modules: string[];
+  /** Time to read and patch the ONNX graph, ms. */
+  patchMs: number;
 }
 
 export interface EngineChoiceRecord {
@@ -111,6 +128,7 @@ export type EngineErrorCode =
   | 'not_loaded'
   | 'unsupported'
   | 'bad_model'
+  | 'bad_adapter'
   | 'unknown';
 
 const USER_MESSAGES: Record<EngineErrorCode, string> = {
@@ -123,6 +141,7 @@ const USER_MESSAGES: Record<EngineErrorCode, string> = {
   not_loaded: 'No model is loaded.',
   unsupported: 'This engine does not support that.',
   bad_model: 'The model files are not in a format this engine can run.',
+  bad_adapter: 'The LoRA adapter cannot be applied to this model; the model that was loaded is unchanged.',
   unknown: 'The engine failed unexpectedly.',
 };
 
