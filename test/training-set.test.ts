@@ -246,3 +246,15 @@ describe('cli training-set', () => {
     expect(r.stderr).toMatch(/--fold must be first, last or all/);
   }, 60_000);
 });
+
+describe('the lab download', () => {
+  it('builds the Exp 1 set and the three introspection folds, each passing the reader', async () => {
+    const { labTrainingSets } = await import('../src/app/training-set');
+    const { instill, introspect } = labTrainingSets({ seed: 'lab', model: 'onnx-community/Qwen2.5-0.5B-Instruct', scenarios: 6, decisions: 10 });
+    expect(instill.manifest.lines.train).toBe(60);
+    for (const set of [instill, ...Object.values(introspect)]) expect(() => readTrainingSet(filesOf(set))).not.toThrow();
+    expect(introspect.first.manifest.heldOut).toEqual(introspect.last.manifest.trained);
+    expect(introspect.all.manifest.experiment).toBe(3);
+    expect(parseSpec(filesOf(introspect.first)['eval-spec.json']).models[0]).toMatchObject({ id: 'onnx-community/Qwen2.5-0.5B-Instruct', adapter: { id: 'adapter' } });
+  });
+});
