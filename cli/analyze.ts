@@ -4,6 +4,7 @@
  *
  *   analyze --scenarios S.csv --selections SEL.csv [--targets T.csv] [--reports R.csv ...]
  *           [--reference REG.csv] [--soft] [--json] [--per-scenario]
+ *   analyze --run DIR [--json]      a run folder of `cli run`, analysed as the lab does
  *
  * Learned weights: per scenario, MAP logistic regression of the choices on
  * d_i = (A_i − B_i)/(max_i − min_i), slopes ~ normal(0, 1) (the paper's prior),
@@ -16,33 +17,50 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { analyzeRun, type DecisionConditionAnalysis, type RunAnalysis } from '../src/app/run-analysis';
+import type { RunRecord } from '../src/lib/runs';
+import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
+import { formatPrivileged, privilegedSection } from './analyze-run';
+import { isSimulatedId } from '../src/lib/simulated';
+import { FolderStore } from './folder-store';
 import {
   analysisToJson,
   analyzeExperiment,
+  ceilingToJson,
+  positionToJson,
+  reliabilityToJson,
   type AnalysisResult,
   type ScenarioDecision,
   type ScenarioReport,
 } from '../src/lib/analysis/index';
 import {
-  parsePaperScenariosCsv,
   parseRegressionResultsCsv,
   parseSelectionsCsv,
   parseTargetWeightsCsv,
   parseWeightReportsCsv,
 } from '../src/lib/paper-csv';
+import { importPaperScenariosCsv, paperCsvAttributeCount } from '../src/lib/scenarios/paper-csv';
 
 export const summary = 'learned vs target and reported vs learned weights from CSV files';
 
 export const usage = `usage: npm run cli -- analyze --scenarios S.csv --selections SEL.csv [options]
+       npm run cli -- analyze --run DIR [--json] [--resamples N]
+
+  --run DIR            a run folder written by \`cli run\` (run.json, results.jsonl), analysed
+                       as the lab's Results view does: per decision condition the position
+                       diagnostics, the fit used and learned vs target with its ceiling;
+                       with two or more models also "privileged_access" (cross-reports, observers, verdicts)
 
   --scenarios FILE     decision contexts (paper's scenarios.csv: scenario, question, attrN, attrN_min, attrN_max)
-  --selections FILE    decision trials (model, scenario, selection, A_attribute_*, B_attribute_* [, p_A]);
+  --selections FILE    decision trials (model, scenario, selection, A_attribute_*, B_attribute_*
+                       [, p_A, label_mass, index, swapped]);
                        only these scenarios are analysed
   --targets FILE       target weights (scenario, attr1..5) → learned vs target + agreement
   --reports FILE       weight reports (explaining_model, version, scenario, report_attr1..5, ...);
                        repeat to pool several files → reported vs learned
   --reference FILE     learned weights to compare ours with (paper's *_regression_results.csv)
-  --soft               fit the model's P(A) (p_A column) instead of its 0/1 choices
+  --soft               fit the model's P(A) (p_A column) instead of its 0/1 choices (without it: the
+                       soft fit only when one label takes ≥ 95 % of the choices and p_A is given)
   --json               print one JSON object instead of tables
   --per-scenario       include per-scenario weights (table rows, or "per_scenario" in JSON)
   --seed TEXT          bootstrap seed (default "analysis")
@@ -80,10 +98,14 @@ function readText(path: string, what: string): string {
 
 /** Read the files, parse them and run the analysis (no printing). Throws on bad input. */
 export function analyzeFiles(options: AnalyzeFileOptions): AnalysisResult {
-  const scenarios = parsePaperScenariosCsv(readText(options.scenarios, 'scenarios'), { source: basename(options.scenarios) });
+  const scenarioText = readText(options.scenarios, 'scenarios');
+  const { scenarios } = importPaperScenariosCsv(scenarioText, {
+    source: basename(options.scenarios),
+    attributeCount: paperCsvAttributeCount(scenarioText),
+  });
   const selections: ScenarioDecision[] = parseSelectionsCsv(readText(options.selections, 'selections'), {
     source: basename(options.selections),
-  }).map((r) => ({ scenario: r.scenario, a: r.a, b: r.b, choice: r.selection, pA: r.pA }));
+  }).map(({ model: _model, selection, ...r }) => ({ ...r, choice: selection }));
   const targets = options.targets
     ? parseTargetWeightsCsv(readText(options.targets, 'targets'), { source: basename(options.targets) })
     : undefined;
@@ -118,7 +140,13 @@ function positiveNumber(name: string, value: string | undefined, integer = false
   return v;
 }
 
-export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: boolean; perScenario: boolean }) | 'help' {
+export interface AnalyzeRunArgs {
+  run: string;
+  json: boolean;
+  resamples?: number;
+}
+
+export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: boolean; perScenario: boolean }) | AnalyzeRunArgs | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -138,6 +166,7 @@ export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: 
         resamples: { type: 'string' },
         'slope-prior-sd': { type: 'string' },
         'intercept-prior-sd': { type: 'string' },
+        run: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -146,6 +175,10 @@ export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: 
   }
   const v = parsed.values;
   if (v.help) return 'help';
+  if (v.run !== undefined) {
+    if (v.scenarios || v.selections) throw new UsageError('--run reads a run folder: give it without --scenarios and --selections');
+    return { run: v.run, json: v.json ?? false, resamples: positiveNumber('resamples', v.resamples, true) };
+  }
   if (!v.scenarios) throw new UsageError('--scenarios is required');
   if (!v.selections) throw new UsageError('--selections is required');
   return {
@@ -154,7 +187,7 @@ export function parseAnalyzeArgs(argv: string[]): (AnalyzeFileOptions & { json: 
     targets: v.targets,
     reports: v.reports,
     reference: v.reference,
-    soft: v.soft ?? false,
+    soft: v.soft ? true : undefined,
     json: v.json ?? false,
     perScenario: v['per-scenario'] ?? false,
     seed: v.seed,
@@ -226,6 +259,81 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
   return lines.join('\n') + '\n';
 }
 
+// ─── --run DIR ─────────────────────────────────────────────────────────────
+
+const round4 = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
+
+/** One section of `analyze --run DIR --json`, from the lab's analysis of the run (undefined: left out). */
+export type RunSection = (analysis: RunAnalysis, record: RunRecord, options: { resamples?: number }) => unknown;
+
+/** Per decision condition: position bias, the fit the learned weights come from, learned vs target with its ceiling. */
+export function decisionsSection(analysis: RunAnalysis): Record<string, unknown> {
+  const one = (d: DecisionConditionAnalysis) => {
+    const vs = d.vsTarget;
+    const position = d.position ? positionToJson(d.position) : null;
+    return {
+      model: d.modelId,
+      decisions: d.decisions,
+      position,
+      fit: d.fit,
+      switched_to_soft: d.switchedToSoft,
+      learned_vs_target: vs
+        ? { r: round4(vs.r), ci: vs.ci.map(round4), n_points: vs.n_points, n_scenarios: vs.n_scenarios, ...(vs.ceiling ? { ceiling: ceilingToJson(vs.ceiling) } : {}) }
+        : null,
+      reliability: d.reliability ? reliabilityToJson(d.reliability) : null,
+      ...(d.error ? { error: d.error } : {}),
+    };
+  };
+  return Object.fromEntries(analysis.decisions.map((d) => [d.key, one(d)]));
+}
+
+/** The sections of `analyze --run`; each is computed by its own function. */
+export const RUN_SECTIONS: Record<string, RunSection> = {
+  decisions: decisionsSection,
+  // Runs with two or more models (./analyze-run.ts).
+  privileged_access: (_analysis, record, options) => privilegedSection(record, options).privileged_access,
+};
+
+export async function analyzeRunFolder(dir: string, options: { resamples?: number } = {}): Promise<{ record: RunRecord; analysis: RunAnalysis; json: Record<string, unknown> }> {
+  let record: RunRecord | null;
+  try {
+    record = await new FolderStore(dir).readRecord();
+  } catch (err) {
+    throw new InputError(`cannot read the run in ${dir}: ${(err as Error).message}`);
+  }
+  if (!record) throw new InputError(`${dir} holds no run (no run.json)`);
+  const analysis = analyzeRun(record, { resamples: options.resamples });
+  const json: Record<string, unknown> = {
+    run: record.id,
+    done: analysis.done,
+    total: analysis.total,
+    ...(record.spec.models.some((m) => isSimulatedId(m.id)) ? { simulated: true } : {}),
+  };
+  for (const [name, section] of Object.entries(RUN_SECTIONS)) json[name] = section(analysis, record, options);
+  return { record, analysis, json };
+}
+
+const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : 'n/a');
+
+/** Human-readable summary of a run's decision conditions. */
+export function formatRunDecisions(analysis: RunAnalysis, simulated: boolean): string {
+  const lines = [`${analysis.done}/${analysis.total} trials${simulated ? ' (simulated models)' : ''}`];
+  for (const d of analysis.decisions) {
+    const p = d.position;
+    lines.push(`${d.key} (${d.modelId}): ${d.decisions} decisions` + (d.error ? ` — ${d.error}` : ''));
+    if (!p) continue;
+    lines.push(`  "A" chosen ${pct(p.aRate)}, mean P(A) ${f3(p.meanPA)}, intercept ${f3(p.intercept)} logits, label mass ${f3(p.meanLabelMass)}`);
+    if (p.degenerate) lines.push(`  the hard fit is degenerate (one label ≥ 95 % of choices)${d.switchedToSoft ? ': learned weights from the soft fit (P(A))' : ''}`);
+    const vs = d.vsTarget;
+    if (vs)
+      lines.push(
+        `  learned vs target (${d.fit} fit): r = ${f3(vs.r)} ${ci(vs.ci)}` +
+          (vs.ceiling ? `, ceiling ${f3(vs.ceiling.ceiling)} ${ci(vs.ceiling.ci)}, disattenuated r = ${f3(vs.ceiling.disattenuated)}` : ''),
+      );
+  }
+  return lines.join('\n') + '\n';
+}
+
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
@@ -238,11 +346,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage + '\n');
     return 0;
   }
+  if ('run' in args) {
+    try {
+      const { analysis, json } = await analyzeRunFolder(args.run, { resamples: args.resamples });
+      const pa = json.privileged_access as PrivilegedAccess | undefined;
+      process.stdout.write(args.json ? JSON.stringify(json) + '\n' : formatRunDecisions(analysis, json.simulated === true) + (pa ? '\n' + formatPrivileged(pa) : ''));
+      return 0;
+    } catch (err) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   let result: AnalysisResult;
   try {
     result = analyzeFiles(args);
   } catch (err) {
-    // Bad files: PaperCsvError, AnalysisInputError, InputError, RangeError from the fits.
+    // Bad files: ScenarioFormatError, PaperCsvError, AnalysisInputError, InputError, RangeError from the fits.
     process.stderr.write(`error: ${(err as Error).message}\n`);
     return 1;
   }

@@ -17,14 +17,21 @@ import { ScenarioFormatError } from '../src/lib/scenarios';
 import { importScenarioFile, parseRowRange } from '../src/app/scenario-import';
 import type { Engine } from '../src/lib/engine/types';
 import { TransformersEngine } from '../workers/transformers-engine';
+import { SimulatedEngine } from '../workers/simulated-engine';
+import { isSimulatedId } from '../src/lib/simulated';
 import { FolderStore } from './folder-store';
 
 export const summary = 'run an experiment headless and write run.json plus the paper CSVs';
 
-const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper) --model ID_OR_DIR --out DIR [options]
+const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper|who-knows|simulated) --model ID_OR_DIR --out DIR [options]
 
-  --model ID_OR_DIR     Hugging Face id or local model folder (the model under study)
-  --control ID_OR_DIR   a second model asked for the same self-reports (off-the-shelf control)
+  --model ID_OR_DIR     Hugging Face id, local model folder, or a simulated model
+                        sim:<label>?weights=target|native&access=A&noise=N&beta=B&bias=C&own=O&seed=S
+                        (no download; --preset simulated needs no --model at all)
+  --control ID_OR_DIR   a second model asked for the same self-reports (off-the-shelf control;
+                        with --preset who-knows, the second model)
+  --other ID_OR_DIR     with --preset who-knows: a further model (repeat for more)
+  --observe K,K,...     with who-knows / simulated: decisions shown to observers (default 0,5,10,20)
   --device cpu          Node runs on the CPU (onnxruntime-node); wasm/webgpu run in the browser lab
   --dtype DTYPE         auto | fp32 | fp16 | q8 | q4 | q4f16 (default auto)
   --mode MODE           constrained | free self-reports (presets only; default constrained)
@@ -37,11 +44,11 @@ const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper) -
   --out DIR             where run.json, results.jsonl and the CSVs go; an unfinished DIR is resumed`;
 
 function modelRef(idOrDir: string) {
-  // A folder that exists is a local model; anything else is a Hugging Face id.
-  return existsSync(idOrDir) ? resolve(idOrDir) : idOrDir;
+  // A folder that exists is a local model; a sim: id a simulated model; anything else is a Hugging Face id.
+  return !isSimulatedId(idOrDir) && existsSync(idOrDir) ? resolve(idOrDir) : idOrDir;
 }
 
-async function specFrom(values: Record<string, string | boolean | undefined>, positional: string[]): Promise<ExperimentSpec> {
+async function specFrom(values: Record<string, string | string[] | boolean | undefined>, positional: string[]): Promise<ExperimentSpec> {
   const count = (k: string) => (values[k] === undefined ? undefined : Number(values[k]));
   if (positional[0]) {
     const spec = parseSpec(await readFile(positional[0], 'utf8'));
@@ -49,10 +56,13 @@ async function specFrom(values: Record<string, string | boolean | undefined>, po
   }
   const preset = String(values.preset ?? '');
   if (!PRESETS.includes(preset as PresetName)) throw new Error(`give a spec file or --preset ${PRESETS.join('|')}`);
-  if (!values.model) throw new Error('--model is required with --preset');
+  if (!values.model && preset !== 'simulated') throw new Error('--model is required with --preset');
+  const ref = (id: string) => ({ id: modelRef(id), device: 'cpu' as const, dtype: String(values.dtype ?? 'auto') });
   const spec = presetSpec(preset as PresetName, {
-    model: { id: modelRef(String(values.model)), device: 'cpu', dtype: String(values.dtype ?? 'auto') },
-    control: values.control ? { id: modelRef(String(values.control)), device: 'cpu', dtype: String(values.dtype ?? 'auto') } : undefined,
+    model: ref(String(values.model ?? '')),
+    control: values.control ? ref(String(values.control)) : undefined,
+    others: ((values.other as string[] | undefined) ?? []).map(ref),
+    observe: values.observe === undefined ? undefined : parseKs(String(values.observe)),
     seed: values.seed ? String(values.seed) : undefined,
     mode: values.mode === 'free' ? 'free' : 'constrained',
   });
@@ -76,6 +86,12 @@ async function specFrom(values: Record<string, string | boolean | undefined>, po
   };
 }
 
+function parseKs(text: string): number[] {
+  const ks = text.split(',').map((x) => Number(x.trim()));
+  if (!ks.length || ks.some((k) => !Number.isInteger(k) || k < 0)) throw new Error(`--observe takes whole numbers ≥ 0 separated by commas (got "${text}")`);
+  return ks;
+}
+
 /** One in-process engine per model key; loading one unloads the previous to bound memory. */
 function nodeProvider(device?: string): EngineProvider {
   let current: { key: string; engine: Engine } | null = null;
@@ -83,7 +99,8 @@ function nodeProvider(device?: string): EngineProvider {
     async acquire(model, onProgress) {
       if (current?.key === model.key) return { engine: current.engine, caps: (await current.engine.capabilities())! };
       await current?.engine.unload();
-      const engine = new TransformersEngine({ allowRemoteModels: true });
+      // A simulated model (sim: id) needs no weights: it is computed, not loaded.
+      const engine = isSimulatedId(model.id) ? new SimulatedEngine() : new TransformersEngine({ allowRemoteModels: true });
       const caps = await engine.load({ model: model.id, device: (device ?? model.device ?? 'cpu') as 'cpu', dtype: model.dtype }, onProgress);
       current = { key: model.key, engine };
       return { engine, caps };
@@ -113,7 +130,7 @@ function printer() {
 }
 
 /** specFrom, with scenario-file problems printed (every location and message) instead of thrown. */
-async function specOrReport(values: Record<string, string | boolean | undefined>, positional: string[]): Promise<ExperimentSpec | null> {
+async function specOrReport(values: Record<string, string | string[] | boolean | undefined>, positional: string[]): Promise<ExperimentSpec | null> {
   try {
     return await specFrom(values, positional);
   } catch (e) {
@@ -137,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       dtype: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, scenarios: { type: 'string' },
       decisions: { type: 'string' }, reports: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
       'scenario-file': { type: 'string' }, rows: { type: 'string' },
+      other: { type: 'string', multiple: true }, observe: { type: 'string' },
     },
   });
   if (values.help) {

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
   PaperCsvError,
-  parsePaperScenariosCsv,
   parseRegressionResultsCsv,
   parseSelectionsCsv,
   parseTargetWeightsCsv,
   parseWeightReportsCsv,
-  writePaperScenariosCsv,
   writeRegressionResultsCsv,
   writeSelectionsCsv,
   writeTargetWeightsCsv,
   writeWeightReportsCsv,
   type SelectionRow,
 } from '../src/lib/paper-csv';
+import { ScenarioFormatError } from '../src/lib/scenarios/format';
+import { exportPaperScenariosCsv, importPaperScenariosCsv, paperCsvAttributeCount } from '../src/lib/scenarios/paper-csv';
 
 const SEL_HEADER = 'model,scenario,selection,A_attribute_1,A_attribute_2,B_attribute_1,B_attribute_2';
 
@@ -115,11 +115,13 @@ describe('paper CSV: weight tables and scenarios', () => {
     expect(() => parseRegressionResultsCsv('scenario,b_attr1\ntea,NaN\n')).toThrow(/row 1: column b_attr1 must be a number/);
   });
 
-  it('scenarios.csv: parses questions with commas and round-trips', () => {
+  it('scenarios.csv (the scenario importer, as cli analyze reads it): any attribute count, commas in questions, round-trips', () => {
     const text =
       'scenario,question,attr1,attr2,attr1_min,attr2_min,attr1_max,attr2_max\n' +
       'tea,"Imagine you are Djedefre. Which tea, if any, would you prefer?",caffeine,leaf_size,0.0,0.1,70.0,10.0\n';
-    const s = parsePaperScenariosCsv(text);
+    const read = (t: string) => importPaperScenariosCsv(t, { source: 's.csv', attributeCount: paperCsvAttributeCount(t) }).scenarios;
+    expect(paperCsvAttributeCount(text)).toBe(2);
+    const s = read(text);
     expect(s).toEqual([
       {
         id: 'tea',
@@ -130,10 +132,22 @@ describe('paper CSV: weight tables and scenarios', () => {
         ],
       },
     ]);
-    expect(parsePaperScenariosCsv(writePaperScenariosCsv(s))).toEqual(s);
-    const withUnits = [{ ...s[0], attributes: s[0].attributes.map((a) => ({ ...a, units: 'mg' })) }];
-    expect(parsePaperScenariosCsv(writePaperScenariosCsv(withUnits))).toEqual(withUnits);
-    expect(() => parsePaperScenariosCsv(text.replace('70.0', '0.0'), { source: 's.csv' })).toThrow('s.csv: row 1: attr1: max (0) must exceed min (0)');
-    expect(() => parsePaperScenariosCsv('scenario,question,attr1,attr1_min\n')).toThrow(/missing column\(s\) attr1_max/);
+    expect(read(exportPaperScenariosCsv(s))).toEqual(s);
+    // Errors name the file, the row and the column.
+    const bad = (t: string) => {
+      try {
+        read(t);
+      } catch (e) {
+        if (e instanceof ScenarioFormatError) return e;
+        throw e;
+      }
+      throw new Error('expected a ScenarioFormatError');
+    };
+    const range = bad(text.replace('70.0', '0.0'));
+    expect(range.message).toMatch(/^Invalid scenario CSV s\.csv \(1 problem\)/);
+    expect(range.problems).toEqual([expect.objectContaining({ code: 'bad_range', location: 'row 1, attr1_max', row: 1 })]);
+    const header = bad('scenario,question,attr1,attr1_min\n');
+    expect(header.problems).toEqual([expect.objectContaining({ code: 'missing_field', location: 'header' })]);
+    expect(header.message).toMatch(/lacks the column attr1_max/);
   });
 });

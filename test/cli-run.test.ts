@@ -93,7 +93,7 @@ describe('cli run', () => {
     const set = record.spec.scenarios.source === 'inline' ? record.spec.scenarios.set : null;
     expect(set?.name).toBe('my-scenarios.csv (rows 2–3)');
     expect(set?.scenarios.map((x) => x.id)).toEqual(['garden_hose', 'rain_jacket']);
-    expect(record.results).toHaveLength(2 * 4 + 2 * 1);
+    expect(record.results).toHaveLength(2 * 4 * 2 + 2 * 1); // the preset counterbalances
     const scenariosCsv = readFileSync(join(out, 'scenarios.csv'), 'utf8').trim().split('\n');
     expect(scenariosCsv.slice(1).map((l) => l.split(',')[0])).toEqual(['garden_hose', 'rain_jacket']);
     expect(scenariosCsv[1]).toContain('"Imagine you are Hamlet, Prince of Denmark. Which garden hose would you prefer?"');
@@ -101,7 +101,7 @@ describe('cli run', () => {
     // The same command again finds the same experiment (the inline set compares equal); other rows do not.
     const again = spawnSync(node, args, { cwd: root, encoding: 'utf8' });
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/Resuming run-.*: 10\/10 trials already done/);
+    expect(again.stderr).toMatch(/Resuming run-.*: 18\/18 trials already done/);
     const other = spawnSync(node, args.map((a) => (a === '2-3' ? '1-2' : a)), { cwd: root, encoding: 'utf8' });
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/holds a different experiment/);

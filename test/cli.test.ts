@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulateAgents } from '../src/lib/analysis/simulate';
 import {
-  writePaperScenariosCsv,
   writeSelectionsCsv,
   writeTargetWeightsCsv,
   writeWeightReportsCsv,
 } from '../src/lib/paper-csv';
+import { exportPaperScenariosCsv } from '../src/lib/scenarios/paper-csv';
 import { rngFor } from '../src/lib/rng';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -30,7 +30,7 @@ beforeAll(() => {
   const sims = simulateAgents({ scenarios: 12, trials: 50, inverseTemperature: 10, seed: 'cli-test' });
   writeFileSync(
     f('scenarios.csv'),
-    writePaperScenariosCsv(sims.map((s) => ({ id: s.id, question: `Which ${s.id}, if any?`, attributes: s.attributes }))),
+    exportPaperScenariosCsv(sims.map((s) => ({ id: s.id, question: `Which ${s.id}, if any?`, attributes: s.attributes }))),
   );
   // Selections on the first 10 scenarios only.
   const selections = sims.slice(0, 10).flatMap((s) =>
@@ -122,7 +122,7 @@ describe('cli analyze', () => {
     expect(r.stderr).toMatch(/p_A/);
     r = cli('analyze', '--scenarios', f('targets.csv'), '--selections', f('selections.csv'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/targets\.csv: header: missing column\(s\) question/);
+    expect(r.stderr).toMatch(/Invalid scenario CSV targets\.csv \(1 problem\):\n  - header: the header lacks the columns question, /);
   });
 
   it('fails with usage on bad arguments', () => {
@@ -143,5 +143,31 @@ describe('cli analyze', () => {
     r = cli();
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/analyze/);
+  });
+
+  it('--run DIR --json: per decision condition the position diagnostics, the fit used and learned vs target (as the lab computes them)', () => {
+    const out = path.join(dir, 'run-biased');
+    const run = cli('run', '--preset', 'classroom', '--decisions', '10', '--reports', '2', '--model', 'sim:biased?weights=target&bias=12&beta=8', '--out', out);
+    expect(run.code, run.stderr).toBe(0);
+    const r = cli('analyze', '--run', out, '--json', '--resamples', '200');
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.simulated).toBe(true);
+    const decide = json.decisions.decide;
+    expect(Object.keys(decide.position)).toEqual(expect.arrayContaining(['a_rate', 'mean_p_a', 'intercept']));
+    expect(decide.position.a_rate).toBeGreaterThanOrEqual(0.95);
+    expect(decide.position.intercept).toBeCloseTo(12, 1); // from the counterbalanced pairs (the preset counterbalances)
+    expect(decide.fit).toBe('soft');
+    expect(decide.learned_vs_target.r).toBeGreaterThan(0.8);
+    expect(decide.learned_vs_target.ci).toHaveLength(2);
+    expect(decide.learned_vs_target.ceiling.ceiling).toBeGreaterThan(0);
+    // Words without --json; a folder without a run is a clear error.
+    const text = cli('analyze', '--run', out, '--resamples', '200');
+    expect(text.stdout).toMatch(/simulated/);
+    expect(text.stdout).toMatch(/hard fit is degenerate/);
+    const none = cli('analyze', '--run', path.join(dir, 'no-such-run'));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/holds no run/);
+    expect(cli('analyze', '--run', out, '--selections', f('selections.csv')).code).toBe(2);
   });
 });

@@ -34,7 +34,8 @@ describe('trial plan', () => {
   it('plans every condition × scenario × index with stable unique ids', () => {
     const plan = buildPlan(spec(), scenarios);
     expect(plan.scenarios).toHaveLength(10);
-    expect(plan.trials).toHaveLength(10 * 30 + 10 * 5 * 2);
+    // The preset counterbalances: every decision pair also shown swapped.
+    expect(plan.trials).toHaveLength(10 * 30 * 2 + 10 * 5 * 2);
     expect(new Set(plan.trials.map((t) => t.id)).size).toBe(plan.trials.length);
     expect(plan.trials[0].id).toBe('decide/thing_0/000');
   });
@@ -66,5 +67,28 @@ describe('trial plan', () => {
     expect(plan.scenarios[0].target).toEqual([1, 2, 3, 4, 100]);
     expect(() => buildPlan(spec({ scenarios: { source: 'builtin', ids: ['nope'] } }), scenarios)).toThrow(PlanError);
     expect(() => buildPlan(spec({ scenarios: { source: 'builtin', count: 99 } }), scenarios)).toThrow(/asks for 99/);
+  });
+
+  it('counterbalances: each decision pair is followed by the same pair swapped, with its own stable id', () => {
+    const plan = buildPlan(spec(), scenarios);
+    const first = plan.trials.find((t) => t.id === 'decide/thing_2/007')!;
+    const swapped = plan.trials.find((t) => t.id === 'decide/thing_2/007-swapped')!;
+    expect(plan.trials.indexOf(swapped)).toBe(plan.trials.indexOf(first) + 1);
+    expect(swapped).toEqual({ ...first, id: 'decide/thing_2/007-swapped', a: first.b, b: first.a, swapped: true });
+    expect(first).not.toHaveProperty('swapped');
+    // Reports are not doubled.
+    expect(plan.trials.filter((t) => t.id.endsWith('-swapped')).every((t) => t.kind === 'decision')).toBe(true);
+    expect(() => validateSpec({ ...spec(), counterbalance: 'yes' })).toThrow(/counterbalance must be true or false/);
+  });
+
+  it('a spec without the option (saved before it existed) plans exactly the trials it planned then', () => {
+    const { counterbalance: _, ...old } = spec();
+    const plain = buildPlan(validateSpec(old), scenarios);
+    expect(plain.trials.some((t) => t.kind === 'decision' && t.swapped)).toBe(false);
+    expect(serializePlan(plain)).toBe(serializePlan(buildPlan(spec({ counterbalance: false }), scenarios)));
+    // Counterbalancing only adds trials: the sampled ones are unchanged, in the same order.
+    const balanced = buildPlan(spec(), scenarios).trials.filter((t) => !(t.kind === 'decision' && t.swapped));
+    expect(JSON.stringify(balanced)).toBe(JSON.stringify(plain.trials));
+    expect(plain.trials).toHaveLength(10 * 30 + 10 * 5 * 2);
   });
 });

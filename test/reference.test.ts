@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles, type AnalyzeFileOptions } from '../cli/analyze';
 import { pairedCorrelationDifference, type AnalysisResult } from '../src/lib/analysis/index';
-import { parsePaperScenariosCsv, parseSelectionsCsv } from '../src/lib/paper-csv';
+import { parseSelectionsCsv } from '../src/lib/paper-csv';
+import { importPaperScenariosCsv } from '../src/lib/scenarios/paper-csv';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = process.env.PLUNKETT_DATA ?? path.resolve(repoRoot, '../shared/reference/plunkett-2025');
@@ -82,7 +83,7 @@ describe.skipIf(!present)('Plunkett et al. (2025) reference data', () => {
   });
 
   it('the latent selections cover rows 101-200 of scenarios.csv, the instilled ones rows 1-100', () => {
-    const ids = parsePaperScenariosCsv(readFileSync(file('scenarios.csv'), 'utf8')).map((s) => s.id);
+    const ids = importPaperScenariosCsv(readFileSync(file('scenarios.csv'), 'utf8')).scenarios.map((s) => s.id);
     expect(ids.length).toBe(1100);
     for (const model of Object.keys(PUBLISHED)) {
       const inst = new Set(parseSelectionsCsv(readFileSync(file(`${model}_instilled_selections.csv`), 'utf8')).map((r) => r.scenario));

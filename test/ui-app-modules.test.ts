@@ -31,7 +31,9 @@ describe('spec form', () => {
     const preset = presetSpec('classroom', { model: { id: model.id, engine: 'auto', device: 'auto' }, seed: 'introspection-lab', mode: 'constrained' });
     expect(spec).toEqual(preset);
     expect(checkForm(form, 146)).toEqual({ spec, problems: [] });
-    expect(trialCount(spec, 10)).toBe(10 * 30 + 10 * 5);
+    // Presets counterbalance: every decision pair is shown twice.
+    expect(trialCount(spec, 10)).toBe(10 * 30 * 2 + 10 * 5);
+    expect(trialCount({ ...spec, counterbalance: false }, 10)).toBe(10 * 30 + 10 * 5);
   });
 
   it('edits sizes, scenarios, prompts, control and dtype, and reads them back from the spec', () => {
@@ -40,11 +42,13 @@ describe('spec form', () => {
     form.reportsPerScenario = 2;
     form.scenarioIds = ['a', 'b'];
     form.mode = 'free';
+    form.counterbalance = false;
     form.model = { ...model, dtype: 'q4f16', device: 'webgpu' };
     form.prompts = { ...PAPER_PROMPTS, system: 'Be brief.' };
     expect(isPresetUnchanged(form)).toBe(false);
     const spec = validateSpec(specFromForm(form));
     expect(spec.scenarios).toEqual({ source: 'builtin', ids: ['a', 'b'] });
+    expect(spec.counterbalance).toBe(false);
     expect(spec.models).toEqual([
       { key: 'self', id: model.id, engine: 'auto', device: 'webgpu', dtype: 'q4f16' },
       { key: 'control', id: 'HuggingFaceTB/SmolLM2-360M-Instruct', engine: 'auto', device: 'auto', dtype: 'q4' },
@@ -82,7 +86,7 @@ describe('spec form', () => {
     const spec = presetSpec('classroom', { model: { id: 'x/y' }, seed: 's1' });
     expect(resolveScenarios(spec)).toEqual(builtinScenarioSet('s1').scenarios);
     expect(resolveScenarios({ ...spec, scenarios: { source: 'builtin', roleSeed: 'r', count: 2 } })).toEqual(builtinScenarioSet('r').scenarios);
-    expect(buildPlan(spec, resolveScenarios(spec)).trials).toHaveLength(350);
+    expect(buildPlan(spec, resolveScenarios(spec)).trials).toHaveLength(10 * 30 * 2 + 10 * 5);
   });
 });
 

@@ -53,7 +53,7 @@ beforeAll(async () => {
 describe('run → analysis', () => {
   it('groups decisions and reports by condition, in plan order', () => {
     const d = decisionsOf(record, 'decide');
-    expect(d).toHaveLength(12 * 40);
+    expect(d).toHaveLength(12 * 40 * 2); // counterbalanced
     expect(d[0]).toMatchObject({ scenario: scenarios[0].id });
     expect(d.every((x) => x.pA !== undefined && (x.choice === 'A' || x.choice === 'B'))).toBe(true);
     const { rows, tally } = reportsOf(record, 'self-report');
@@ -95,7 +95,7 @@ describe('run → analysis', () => {
 
   it('drills down into a scenario: its trials with the prompts the model saw', () => {
     const trials = scenarioTrials(record, scenarios[1].id);
-    expect(trials).toHaveLength(40 + 4 + 4);
+    expect(trials).toHaveLength(40 * 2 + 4 + 4);
     expect(trials.every((t) => t.result !== null)).toBe(true);
     expect(trials[0].messages.at(-1)!.content).toContain(scenarios[1].question);
     expect(scenarioTrials(record, scenarios[1].id, 'control-report')).toHaveLength(4);
@@ -136,7 +136,7 @@ describe('run exports', () => {
     const files = runCsvFiles(single);
     expect(files.map((f) => f.name)).toEqual(['scenarios.csv', 'selections.csv', 'weight_reports.csv', 'target_weights.csv']);
     for (const f of files) writeFileSync(join(dir, f.name), f.text);
-    expect(files[1].text.split('\n')[0]).toMatch(/,p_A$/);
+    expect(files[1].text.split('\n')[0]).toMatch(/,p_A,label_mass,index,swapped$/);
     const cli = analyzeFiles({
       scenarios: join(dir, 'scenarios.csv'),
       selections: join(dir, 'selections.csv'),

@@ -35,6 +35,25 @@ interface Tok {
   eos_token_id?: number;
 }
 
+/**
+ * The prompt text from the model's own chat template. Thinking is off, as the
+ * WebLLM engine turns it off (`enable_thinking: false`): Qwen3-style templates
+ * then close an empty think block after the assistant header, so both engines
+ * see the same text; templates without the variable ignore it.
+ */
+export function renderPrompt(tok: Pick<Tok, 'apply_chat_template'>, messages: ChatMessage[]): string {
+  const options = { add_generation_prompt: true, tokenize: false, enable_thinking: false };
+  try {
+    return tok.apply_chat_template(messages, options);
+  } catch {
+    // Some templates (Gemma's) reject a system turn: fold it into the user turn.
+    const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+    const rest = messages.filter((m) => m.role !== 'system');
+    rest[0] = { ...rest[0], content: `${system}\n\n${rest[0].content}` };
+    return tok.apply_chat_template(rest, options);
+  }
+}
+
 export interface TransformersEngineOptions {
   /** Where local model folders are served from (browser) — env.localModelPath. */
   localModelPath?: string;
@@ -237,17 +256,7 @@ export class TransformersEngine implements Engine {
 
   private tokenize(messages: ChatMessage[]): number[] {
     const { tok } = this.need();
-    let text: string;
-    try {
-      text = tok.apply_chat_template(messages, { add_generation_prompt: true, tokenize: false });
-    } catch {
-      // Some templates (Gemma's) reject a system turn: fold it into the user turn.
-      const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
-      const rest = messages.filter((m) => m.role !== 'system');
-      rest[0] = { ...rest[0], content: `${system}\n\n${rest[0].content}` };
-      text = tok.apply_chat_template(rest, { add_generation_prompt: true, tokenize: false });
-    }
-    return tok.encode(text, { add_special_tokens: false });
+    return tok.encode(renderPrompt(tok, messages), { add_special_tokens: false });
   }
 
   /** Runs while ONNX Runtime computes a forward pass on its own threads. */

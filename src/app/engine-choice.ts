@@ -21,7 +21,7 @@ import { modelSource } from './local-models';
 
 export type { EngineUserChoice } from '../lib/engine/choose';
 
-export const ENGINE_LABEL: Record<EngineName, string> = { transformers: 'transformers.js', webllm: 'WebLLM' };
+export const ENGINE_LABEL: Record<EngineName, string> = { transformers: 'transformers.js', webllm: 'WebLLM', simulated: 'simulated (no model)' };
 
 export const ENGINE_CHOICES: ReadonlyArray<readonly [EngineUserChoice, string]> = [
   ['auto', 'Automatic'],

@@ -16,6 +16,8 @@ import { EngineError, type Engine, type LoadProgress } from '../lib/engine/types
 import type { EngineProvider } from '../lib/runner';
 import type { ModelRef } from '../lib/spec';
 import { WorkerEngine } from '../../workers/client';
+import { SimulatedEngine } from '../../workers/simulated-engine';
+import { isSimulatedId, simulatedName } from '../lib/simulated';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
 import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EngineModelInfo } from './engine-choice';
@@ -57,7 +59,7 @@ export function workerOptionsFor(id: string, localModels?: string | null) {
 }
 
 export class WorkerEngineProvider implements EngineProvider {
-  private current: { key: string; id: string; engineChoice: string; engine: WorkerEngine; caps: ChosenCapabilities } | null = null;
+  private current: { key: string; id: string; engineChoice: string; engine: WorkerEngine | SimulatedEngine; caps: ChosenCapabilities } | null = null;
   private report: DeviceReport | null = null;
   /** Aborting this while a model loads stops the worker (a load cannot be cancelled otherwise). */
   signal: AbortSignal | null = null;
@@ -89,6 +91,7 @@ export class WorkerEngineProvider implements EngineProvider {
     const engineChoice = model.engine ?? 'auto';
     if (this.current && this.current.key === model.key && this.current.id === model.id && this.current.engineChoice === engineChoice) return this.current;
     this.terminate();
+    if (isSimulatedId(model.id)) return this.simulated(model, engineChoice);
     this.report ??= await (this.o.probe ?? probeDevice)();
     const report = this.report;
     const info = this.o.modelInfo?.(model.id) ?? engineModelInfo(model.id, this.o.localModels, { label: model.label });
@@ -128,7 +131,15 @@ export class WorkerEngineProvider implements EngineProvider {
     }
   }
 
-  private keep(model: ModelRef, engineChoice: string, engine: WorkerEngine, name: string, caps: ChosenCapabilities) {
+  /** A simulated model runs in the page: no worker, no download, no device. */
+  private async simulated(model: ModelRef, engineChoice: string) {
+    const engine = new SimulatedEngine();
+    const caps = await engine.load({ model: model.id });
+    const choice: EngineChoiceRecord = { requested: 'auto', planned: 'simulated', reason: 'A simulated model: no weights to download, it runs in the page.', userChoiceHonored: true };
+    return this.keep(model, engineChoice, engine, simulatedName(model.id), { ...caps, choice });
+  }
+
+  private keep(model: ModelRef, engineChoice: string, engine: WorkerEngine | SimulatedEngine, name: string, caps: ChosenCapabilities) {
     this.current = { key: model.key, id: model.id, engineChoice, engine, caps };
     this.o.onEngine?.({ kind: 'loaded', key: model.key, modelId: model.id, name, caps });
     return this.current;
@@ -136,7 +147,9 @@ export class WorkerEngineProvider implements EngineProvider {
 
   /** Stop the worker now (also mid-call): frees memory and the GPU device. */
   terminate(): void {
-    this.current?.engine.terminate();
+    const engine = this.current?.engine;
+    if (engine instanceof SimulatedEngine) void engine.unload();
+    else engine?.terminate();
     this.current = null;
   }
 

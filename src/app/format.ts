@@ -1,4 +1,5 @@
 /** Small, pure formatting helpers for numbers people read. */
+import { isSimulatedId, simulatedName } from '../lib/simulated';
 
 export function formatBytes(n: number | undefined | null): string {
   if (n === undefined || n === null || !Number.isFinite(n)) return '—';
@@ -55,6 +56,8 @@ export function formatDate(iso: string): string {
 
 /** A model id as a short name: "onnx-community/Qwen2.5-0.5B-Instruct" → "Qwen2.5-0.5B-Instruct". */
 export function shortModelName(id: string): string {
+  // A simulated model's name always says so (every view that shows one).
+  if (isSimulatedId(id)) return simulatedName(id);
   const parts = id.replace(/\/+$/, '').split('/');
   return parts[parts.length - 1] || id;
 }

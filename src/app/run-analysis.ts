@@ -15,8 +15,11 @@ import {
   pairedCorrelationDifference,
   type AnalysisInput,
   type AnalysisResult,
+  type CeiledCorrelation,
   type CorrelationResult,
   type PairedDifference,
+  type PositionDiagnostics,
+  type Reliability,
   type ScenarioDecision,
   type ScenarioReport,
 } from '../lib/analysis';
@@ -30,7 +33,7 @@ import type { DecisionCondition, ExperimentSpec, ReportCondition, ReportMode } f
 export interface AnalysisOptions {
   /** Bootstrap resamples (default: the core's 2000). */
   resamples?: number;
-  /** Fit P(A) instead of the 0/1 choices. */
+  /** Fit P(A) instead of the 0/1 choices; unset: soft only where the hard fit is degenerate. */
   soft?: boolean;
 }
 
@@ -44,7 +47,8 @@ export function decisionsOf(record: RunRecord, conditionKey: string): ScenarioDe
     .filter(({ trial, result }) => trial.condition === conditionKey && result.kind === 'decision')
     .map(({ trial, result }) => {
       const r = result as DecisionResult;
-      return { scenario: trial.scenarioId, a: trial.a, b: trial.b, choice: r.choice, pA: r.pA };
+      const order = trial.kind === 'decision' && trial.swapped ? { swapped: true } : {};
+      return { scenario: trial.scenarioId, a: trial.a, b: trial.b, choice: r.choice, pA: r.pA, labelMass: r.labelMass, index: trial.index, ...order };
     });
 }
 
@@ -110,9 +114,15 @@ export interface DecisionConditionAnalysis {
   decisions: number;
   /** Per-scenario learned weights (scaled ±100); absent when the scenario has no decisions yet. */
   learned: Map<string, number[]>;
-  vsTarget: CorrelationResult | null;
+  vsTarget: CeiledCorrelation | null;
   agreement: number | null;
   notConverged: string[];
+  /** The fit the learned weights come from; the soft one replaces a degenerate hard fit. */
+  fit: 'hard' | 'soft' | null;
+  switchedToSoft: boolean;
+  position: PositionDiagnostics | null;
+  /** Split-half reliability of the learned weights. */
+  reliability: Reliability | null;
   result: AnalysisResult | null;
   /** Why there is no analysis (no decisions yet, a fit failed). */
   error?: string;
@@ -126,11 +136,15 @@ export interface ReportConditionAnalysis {
   mode: ReportMode;
   /** Reporter is the model whose decisions are analysed: introspection, not the control. */
   isSelf: boolean;
+  /** An observer condition (shown decisions first; see ./privileged-access): neither introspection nor the control. */
+  observer: boolean;
   tally: ReportTally;
   /** Mean valid report per scenario, scaled ±100. */
   reported: Map<string, number[]>;
-  vsLearned: CorrelationResult | null;
-  vsTarget: CorrelationResult | null;
+  vsLearned: CeiledCorrelation | null;
+  vsTarget: CeiledCorrelation | null;
+  /** Split-half reliability of the mean reports. */
+  reliability: Reliability | null;
   result: AnalysisResult | null;
   error?: string;
 }
@@ -206,6 +220,10 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
       vsTarget: result?.learnedVsTarget ?? null,
       agreement: result?.learnedVsTarget ? result.learnedVsTarget.agreement.rate : null,
       notConverged: result?.notConverged ?? [],
+      fit: result ? (result.soft ? 'soft' : 'hard') : null,
+      switchedToSoft: result?.switchedToSoft ?? false,
+      position: result?.position ?? null,
+      reliability: result?.reliability.learned ?? null,
       result,
       ...(error ? { error } : {}),
     };
@@ -222,11 +240,13 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
       reporterId: modelId(spec, c.reporter),
       about: c.about,
       mode: c.mode,
-      isSelf: decisionModel.get(c.about) === c.reporter,
+      isSelf: decisionModel.get(c.about) === c.reporter && !c.observe,
+      observer: !!c.observe,
       tally,
       reported: new Map(result?.scenarios.filter((s) => s.reported).map((s) => [s.scenario, s.reported!]) ?? []),
       vsLearned: rl && rl.n_points > 0 ? rl : null,
       vsTarget: result?.reportedVsTarget && result.reportedVsTarget.n_points > 0 ? result.reportedVsTarget : null,
+      reliability: result?.reliability.reported ?? null,
       result,
       ...(error ? { error } : {}),
     };
@@ -234,7 +254,7 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
 
   const privileged: PrivilegedAccess[] = [];
   for (const self of reports.filter((r) => r.isSelf)) {
-    for (const control of reports.filter((r) => !r.isSelf && r.about === self.about)) {
+    for (const control of reports.filter((r) => !r.isSelf && !r.observer && r.about === self.about)) {
       const learned = decisions.find((d) => d.key === self.about)?.learned ?? new Map<string, number[]>();
       const points = (rep: Map<string, number[]>) =>
         [...rep].filter(([s]) => learned.has(s)).map(([scenario, x]) => ({ scenario, x, y: learned.get(scenario)! }));

@@ -4,7 +4,8 @@
  * always derived from the form, so what is shown, saved and run is the same.
  * Pure.
  */
-import { presetSpec, type PresetName } from '../lib/presets';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS, type PresetName } from '../lib/presets';
+import { isSimulatedId } from '../lib/simulated';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
 import { SpecError, validateSpec, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
 import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
@@ -23,8 +24,10 @@ export interface SpecForm {
   preset: PresetName;
   name: string;
   model: ModelChoice;
-  /** Second model asked the same report questions: the off-the-shelf control. */
+  /** Second model asked the same report questions: the off-the-shelf control (with several models: the second model). */
   control: ModelChoice | null;
+  /** Several-model presets (who-knows, simulated): the models after the first two. Absent in older drafts. */
+  others?: ModelChoice[];
   seed: string;
   /** Which scenarios: the built-in set (roles paired by the seed) or a set loaded from a file. */
   scenarioSource: 'builtin' | 'file';
@@ -40,16 +43,37 @@ export interface SpecForm {
   scenarioIds: string[];
   decisionsPerScenario: number;
   reportsPerScenario: number;
+  /** Show every decision pair in both orders (A/B swapped); absent in drafts saved before it existed = on. */
+  counterbalance?: boolean;
   mode: ReportMode;
   prompts: PromptTemplates;
 }
 
-export const PRESET_LABELS: Record<PresetName, string> = { classroom: 'Classroom demo', paper: 'Paper replication' };
+export const PRESET_LABELS: Record<PresetName, string> = {
+  classroom: 'Classroom demo',
+  paper: 'Paper replication',
+  'who-knows': 'Who knows it best?',
+  simulated: 'Simulated models (no download)',
+};
 
 export const PRESET_BLURBS: Record<PresetName, string> = {
   classroom: '10 scenarios × 30 decisions and 5 self-reports each: a readable result in minutes on a laptop GPU.',
   paper: "The paper's sizes: 100 scenarios × 50 decisions and 10 self-reports each. Hours on a laptop; best on a desktop GPU.",
+  'who-knows':
+    'Three models, each described by itself, by the others, and by observers shown 0, 5, 10 or 20 of its decisions: does any model know itself better than others can?',
+  simulated:
+    'No download: see what the analysis can and cannot detect. Three simulated models: one trained on the target weights that knows them, two that know only common sense.',
 };
+
+/** Presets that compare several models (each a target, with observers). */
+export function isSeveralModels(preset: PresetName): boolean {
+  return preset === 'who-knows' || preset === 'simulated';
+}
+
+/** The simulated preset's models as form choices. */
+export function simulatedChoices(): ModelChoice[] {
+  return SIMULATED_PRESET_MODELS.map((m) => ({ id: m.id, label: m.label, device: 'auto', dtype: 'auto' }));
+}
 
 function modelRef(m: ModelChoice): Omit<ModelRef, 'key'> {
   return {
@@ -83,15 +107,19 @@ export function formFromPreset(
   control: ModelChoice | null = null,
   seed = 'introspection-lab',
   scenarios: ScenarioChoice = { scenarioSource: 'builtin', scenarioSet: null },
+  others: ModelChoice[] = [],
 ): SpecForm {
   const spec = presetSpec(preset, { model: modelRef(model), seed });
   const set = loadedSet(scenarios);
   const count = spec.scenarios.count ?? 10;
+  // The simulated preset brings its own three models (no download); the others keep the chosen ones.
+  const sims = preset === 'simulated' ? simulatedChoices() : null;
   return {
     preset,
     name: spec.name,
-    model,
-    control,
+    model: sims ? sims[0] : model,
+    control: sims ? sims[1] : control,
+    others: sims ? sims.slice(2) : others,
     seed,
     scenarioSource: scenarios.scenarioSource,
     scenarioSet: scenarios.scenarioSet,
@@ -99,6 +127,7 @@ export function formFromPreset(
     scenarioIds: [],
     decisionsPerScenario: spec.decisionsPerScenario,
     reportsPerScenario: spec.reportsPerScenario,
+    counterbalance: spec.counterbalance ?? false,
     mode: 'constrained',
     prompts: { ...PAPER_PROMPTS },
   };
@@ -136,15 +165,14 @@ export function scenarioCountFor(form: SpecForm, previousAvailable: number, next
 
 /** The spec the form stands for (not yet validated). */
 export function specFromForm(form: SpecForm): ExperimentSpec {
-  const spec = presetSpec(form.preset, {
-    model: modelRef(form.model),
-    control: form.control && form.control.id.trim() ? modelRef(form.control) : undefined,
-    seed: form.seed,
-    mode: form.mode,
-  });
+  const control = form.control && form.control.id.trim() ? modelRef(form.control) : undefined;
+  const spec = isSeveralModels(form.preset)
+    ? severalModelsSpec(PRESET_LABELS[form.preset], { scenarios: 0, decisions: 0, reports: 0 }, [modelRef(form.model), ...(control ? [control] : []), ...(form.others ?? []).filter((m) => m.id.trim()).map(modelRef)], { seed: form.seed, mode: form.mode })
+    : presetSpec(form.preset, { model: modelRef(form.model), control, seed: form.seed, mode: form.mode });
   spec.name = form.name.trim() || spec.name;
   spec.decisionsPerScenario = form.decisionsPerScenario;
   spec.reportsPerScenario = form.reportsPerScenario;
+  spec.counterbalance = form.counterbalance ?? true;
   const set = loadedSet(form);
   const source: ExperimentSpec['scenarios'] = set ? { source: 'inline', set } : { source: 'builtin' };
   spec.scenarios = form.scenarioIds.length ? { ...source, ids: [...form.scenarioIds] } : { ...source, count: form.scenarioCount };
@@ -173,16 +201,21 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
       problems.push(...e.problems.map((p) => `scenarios.set: ${p.location}: ${p.message}`));
     }
   }
-  const self = spec.models.find((m) => m.key === 'self') ?? spec.models[0];
-  const control = spec.models.find((m) => m.key === 'control');
+  // Several models or observers: the several-model form (its models in spec order).
+  const several = spec.models.length > 2 || spec.conditions.some((c) => c.kind === 'reports' && c.observe);
+  const self = several ? spec.models[0] : (spec.models.find((m) => m.key === 'self') ?? spec.models[0]);
+  const control = several ? spec.models[1] : spec.models.find((m) => m.key === 'control');
   const report = spec.conditions.find((c) => c.kind === 'reports');
   if (problems.length) throw new SpecError(problems);
-  const preset: PresetName = spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
+  const preset: PresetName = several
+    ? spec.models.every((m) => isSimulatedId(m.id)) ? 'simulated' : 'who-knows'
+    : spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
   return {
     preset,
     name: spec.name,
     model: choiceFrom(self)!,
     control: choiceFrom(control),
+    others: several ? spec.models.slice(2).map((m) => choiceFrom(m)!) : [],
     seed: spec.seed,
     scenarioSource: scenarioSet ? 'file' : 'builtin',
     scenarioSet,
@@ -190,6 +223,7 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
     scenarioIds: spec.scenarios.ids ? [...spec.scenarios.ids] : [],
     decisionsPerScenario: spec.decisionsPerScenario,
     reportsPerScenario: spec.reportsPerScenario,
+    counterbalance: spec.counterbalance ?? false,
     mode: report && report.kind === 'reports' ? report.mode : 'constrained',
     prompts: spec.prompts ? { ...spec.prompts } : { ...PAPER_PROMPTS },
   };
@@ -206,6 +240,11 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
   if (!form.model.id.trim()) problems.push('Choose a model to study (Models tab).');
   if (form.control && form.control.id.trim() && form.control.id.trim() === form.model.id.trim())
     problems.push('The control model must be a different model from the one studied.');
+  if (isSeveralModels(form.preset)) {
+    const ids = [form.model, form.control, ...(form.others ?? [])].flatMap((m) => (m && m.id.trim() ? [m.id.trim()] : []));
+    if (ids.length < 2) problems.push(`${PRESET_LABELS[form.preset]} compares models: choose at least two.`);
+    if (new Set(ids).size !== ids.length) problems.push('Each model can be in the experiment once.');
+  }
   if (form.scenarioSource === 'file' && !form.scenarioSet)
     problems.push('Load a scenario file (a scenario-set JSON or the paper\'s scenarios.csv), or choose the built-in set.');
   else if (!form.scenarioIds.length && (form.scenarioCount < 1 || form.scenarioCount > availableScenarios))
@@ -223,7 +262,9 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
   return { spec: problems.length ? null : spec, problems: [...new Set(problems)] };
 }
 
-/** Total trials of a spec: what the run will do. */
+/** Total trials of a spec: what the run will do (counterbalanced decisions twice). */
 export function trialCount(spec: ExperimentSpec, scenarios: number): number {
-  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? spec.decisionsPerScenario : spec.reportsPerScenario), 0);
+  // Example pools are not counterbalanced: they run their own size.
+  const decisions = spec.decisionsPerScenario * (spec.counterbalance ? 2 : 1);
+  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? (c.pool ?? decisions) : spec.reportsPerScenario), 0);
 }

@@ -2,20 +2,23 @@
  * Readers and writers for the CSV formats of Plunkett et al. (2025)'s published data
  * (see shared/reference/plunkett-2025/README.md):
  *
- * - selections:      model, scenario, selection, A_attribute_1..k, B_attribute_1..k [, p_A]
- *                    (`p_A`, the model's probability of A, is our optional extra column)
+ * - selections:      model, scenario, selection, A_attribute_1..k, B_attribute_1..k [, p_A, label_mass, index, swapped]
+ *                    (our optional extra columns: the model's probability of A, the probability it
+ *                    put on the labels at all, the plan's trial index and, for counterbalanced runs,
+ *                    1 where the pair was shown with A and B swapped)
  * - weight reports:  explaining_model, version, scenario, report_attr1..k [, A_attribute_*, B_attribute_*]
  *                    rows with a non-numeric report cell are invalid: counted, not used
  * - target weights:  scenario, attr1..k            (instilled_weights.csv)
  * - regression:      scenario, b_attr1..k          (*_regression_results.csv)
- * - scenarios:       scenario, question, attr1..k, attrN_min, attrN_max [, attrN_units]
+ *
+ * The scenarios file (scenarios.csv) has its own reader with located errors:
+ * src/lib/scenarios/paper-csv.ts.
  *
  * Pure (string in, string out): file IO lives in cli/. Errors name the source and
  * the row; rows count data rows, row 1 being the first row after the header (as in
  * src/lib/scenarios/paper-csv.ts and the paper's README: "rows 101-200").
  */
 import Papa from 'papaparse';
-import type { Attribute, Scenario } from './scenarios/types';
 
 export class PaperCsvError extends Error {
   constructor(
@@ -134,6 +137,12 @@ export interface SelectionRow {
   b: number[];
   /** The model's probability of choosing A (our optional `p_A` column). */
   pA?: number;
+  /** Probability mass on the two labels (`label_mass`). */
+  labelMass?: number;
+  /** The plan's trial index (`index`): both orders of a counterbalanced pair share it. */
+  index?: number;
+  /** Shown with A and B swapped (`swapped` = 1). */
+  swapped?: boolean;
 }
 
 export function parseSelectionsCsv(text: string, options: CsvSourceOptions = {}): SelectionRow[] {
@@ -163,6 +172,13 @@ export function parseSelectionsCsv(text: string, options: CsvSourceOptions = {})
       if (p < 0 || p > 1) throw new PaperCsvError(source, `p_A must be in [0, 1], got ${p}`, rn);
       out.pA = p;
     }
+    if ((row.label_mass ?? '').trim() !== '') out.labelMass = numberAt(row, 'label_mass', source, rn);
+    if ((row.index ?? '').trim() !== '') {
+      const index = numberAt(row, 'index', source, rn);
+      if (!Number.isInteger(index) || index < 0) throw new PaperCsvError(source, `index must be a whole number ≥ 0, got ${index}`, rn);
+      out.index = index;
+    }
+    if ((row.swapped ?? '').trim() === '1') out.swapped = true;
     return out;
   });
 }
@@ -173,15 +189,27 @@ export type SelectionWriteRow = Omit<SelectionRow, 'a' | 'b'> & { a: readonly nu
 export function writeSelectionsCsv(rows: readonly SelectionWriteRow[]): string {
   const k = rows.length > 0 ? rows[0].a.length : 5;
   const withP = rows.some((r) => r.pA !== undefined);
+  const withMass = rows.some((r) => r.labelMass !== undefined);
+  const withIndex = rows.some((r) => r.index !== undefined);
+  const withOrder = rows.some((r) => r.swapped);
   const fields = [
     'model', 'scenario', 'selection',
     ...range(k).map((j) => `A_attribute_${j}`),
     ...range(k).map((j) => `B_attribute_${j}`),
     ...(withP ? ['p_A'] : []),
+    ...(withMass ? ['label_mass'] : []),
+    ...(withIndex ? ['index'] : []),
+    ...(withOrder ? ['swapped'] : []),
   ];
   const data = rows.map((r) => {
     if (r.a.length !== k || r.b.length !== k) throw new RangeError(`writeSelectionsCsv: rows with different attribute counts`);
-    return [r.model, r.scenario, r.selection, ...r.a, ...r.b, ...(withP ? [r.pA ?? ''] : [])];
+    return [
+      r.model, r.scenario, r.selection, ...r.a, ...r.b,
+      ...(withP ? [r.pA ?? ''] : []),
+      ...(withMass ? [r.labelMass ?? ''] : []),
+      ...(withIndex ? [r.index ?? ''] : []),
+      ...(withOrder ? [r.swapped ? 1 : 0] : []),
+    ];
   });
   return unparse(fields, data);
 }
@@ -328,56 +356,4 @@ export function parseRegressionResultsCsv(text: string, options: CsvSourceOption
 
 export function writeRegressionResultsCsv(weights: Iterable<readonly [string, readonly number[]]>): string {
   return writeWeightTable(weights, 'b_attr');
-}
-
-// ─── scenarios ─────────────────────────────────────────────────────────────
-
-/**
- * scenarios.csv → Scenario[] in file order. Units are empty (the paper's file has
- * none) unless an `attrN_units` column is present.
- */
-export function parsePaperScenariosCsv(text: string, options: CsvSourceOptions = {}): Scenario[] {
-  const source = options.source ?? 'scenarios CSV';
-  const t = parseTable(text, source);
-  checkNoMismatch(t, source);
-  requireColumns(t, source, ['scenario', 'question']);
-  const k = countNumbered(t, source, /^attr(\d+)$/, 'attrN');
-  requireColumns(t, source, range(k).flatMap((j) => [`attr${j}_min`, `attr${j}_max`]));
-  const seen = new Set<string>();
-  return t.rows.map((row, i) => {
-    const rn = i + 1;
-    const id = textAt(row, 'scenario', source, rn);
-    if (seen.has(id)) throw new PaperCsvError(source, `scenario ${id} appears twice`, rn);
-    seen.add(id);
-    const attributes: Attribute[] = range(k).map((j) => {
-      const min = numberAt(row, `attr${j}_min`, source, rn);
-      const max = numberAt(row, `attr${j}_max`, source, rn);
-      if (!(max > min)) throw new PaperCsvError(source, `attr${j}: max (${max}) must exceed min (${min})`, rn);
-      return { name: textAt(row, `attr${j}`, source, rn), units: (row[`attr${j}_units`] ?? '').trim(), min, max };
-    });
-    return { id, question: (row.question ?? '').trim(), attributes };
-  });
-}
-
-export function writePaperScenariosCsv(scenarios: readonly Scenario[]): string {
-  const k = scenarios.length > 0 ? scenarios[0].attributes.length : 5;
-  const withUnits = scenarios.some((s) => s.attributes.some((a) => a.units !== ''));
-  const fields = [
-    'scenario', 'question',
-    ...range(k).map((j) => `attr${j}`),
-    ...range(k).map((j) => `attr${j}_min`),
-    ...range(k).map((j) => `attr${j}_max`),
-    ...(withUnits ? range(k).map((j) => `attr${j}_units`) : []),
-  ];
-  const data = scenarios.map((s) => {
-    if (s.attributes.length !== k) throw new RangeError('writePaperScenariosCsv: scenarios with different attribute counts');
-    return [
-      s.id, s.question,
-      ...s.attributes.map((a) => a.name),
-      ...s.attributes.map((a) => a.min),
-      ...s.attributes.map((a) => a.max),
-      ...(withUnits ? s.attributes.map((a) => a.units) : []),
-    ];
-  });
-  return unparse(fields, data);
 }

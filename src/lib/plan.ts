@@ -28,6 +28,13 @@ interface TrialBase {
 export interface DecisionTrial extends TrialBase {
   kind: 'decision';
   model: string;
+  /**
+   * Counterbalanced specs: trial `index`'s pair shown with A and B swapped
+   * (id `${condition}/${scenarioId}/${index}-swapped`). Absent on the pair as sampled.
+   */
+  swapped?: true;
+  /** An example-pool decision (shown to observers, not used for learned weights). */
+  pool?: true;
 }
 
 export interface ReportTrial extends TrialBase {
@@ -35,6 +42,8 @@ export interface ReportTrial extends TrialBase {
   reporter: string;
   about: string;
   mode: ReportMode;
+  /** Observer trial: the first k decisions of this pool condition in the scenario are shown first. */
+  observe?: { pool?: string; k: number };
 }
 
 export type Trial = DecisionTrial | ReportTrial;
@@ -85,6 +94,11 @@ function pad(i: number): string {
   return String(i).padStart(3, '0');
 }
 
+/** The stable id of a condition's index-th trial in a scenario. */
+export function trialIdOf(condition: string, scenarioId: string, index: number): string {
+  return `${condition}/${scenarioId}/${pad(index)}`;
+}
+
 /** Build the plan. `available` is the spec's resolved scenario set. */
 export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]): TrialPlan {
   const scenarios = selectScenarios(spec, available);
@@ -99,18 +113,23 @@ export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]):
   const trials: Trial[] = [];
   for (const c of spec.conditions) {
     for (const { scenario } of planned) {
-      const n = c.kind === 'decisions' ? spec.decisionsPerScenario : spec.reportsPerScenario;
+      const pool = c.kind === 'decisions' && c.pool !== undefined;
+      const n = c.kind === 'decisions' ? (pool ? c.pool! : spec.decisionsPerScenario) : spec.reportsPerScenario;
       for (let index = 0; index < n; index++) {
-        const purpose = c.kind === 'decisions' ? 'decision' : 'report';
+        // Pool decisions have their own stream: they are never the decisions learned weights come from.
+        const purpose = c.kind === 'decisions' ? (pool ? 'pool' : 'decision') : 'report';
         const rng = rngFor(spec.seed, purpose, scenario.id, index);
         const a = sampleOption(scenario.attributes, rng);
         const b = sampleOption(scenario.attributes, rng);
-        const base = { id: `${c.key}/${scenario.id}/${pad(index)}`, condition: c.key, scenarioId: scenario.id, index, a, b };
-        trials.push(
-          c.kind === 'decisions'
-            ? { ...base, kind: 'decision', model: c.model }
-            : { ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode },
-        );
+        const base = { id: trialIdOf(c.key, scenario.id, index), condition: c.key, scenarioId: scenario.id, index, a, b };
+        if (c.kind === 'reports') {
+          trials.push({ ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode, ...(c.observe ? { observe: { ...c.observe } } : {}) });
+          continue;
+        }
+        trials.push({ ...base, kind: 'decision', model: c.model, ...(pool ? { pool: true as const } : {}) });
+        // Example pools are shown to observers as sampled; only measured decisions are counterbalanced.
+        if (spec.counterbalance && !pool)
+          trials.push({ ...base, id: `${base.id}-swapped`, a: b, b: a, kind: 'decision', model: c.model, swapped: true });
       }
     }
   }

@@ -1,12 +1,15 @@
 /**
  * Ready-made experiments. "classroom" gives a readable result in minutes on a
  * laptop GPU; "paper" has the paper's sizes (100 contexts × 50 decisions and
- * 10 self-reports each).
+ * 10 self-reports each). "who-knows" asks who describes each of several models
+ * best (itself, the others, observers shown its decisions); "simulated" is that
+ * experiment with three simulated models, no download.
  */
 import type { Condition, ExperimentSpec, ModelRef, ReportMode } from './spec';
 import { SPEC_FORMAT, SPEC_VERSION } from './spec';
+import { simulatedId } from './simulated';
 
-export type PresetName = 'classroom' | 'paper';
+export type PresetName = 'classroom' | 'paper' | 'who-knows' | 'simulated';
 
 export interface PresetOptions {
   /** The model under study. */
@@ -15,15 +18,75 @@ export interface PresetOptions {
   control?: Omit<ModelRef, 'key'>;
   seed?: string;
   mode?: ReportMode;
+  /** who-knows: models after the first two (model, control). */
+  others?: Omit<ModelRef, 'key'>[];
+  /** who-knows / simulated: how many decisions observers are shown (default 0, 5, 10, 20). */
+  observe?: number[];
 }
 
 const SIZES: Record<PresetName, { scenarios: number; decisions: number; reports: number; label: string }> = {
   classroom: { scenarios: 10, decisions: 30, reports: 5, label: 'Classroom demo' },
   paper: { scenarios: 100, decisions: 50, reports: 10, label: 'Paper replication' },
+  'who-knows': { scenarios: 10, decisions: 30, reports: 5, label: 'Who knows it best?' },
+  simulated: { scenarios: 30, decisions: 50, reports: 5, label: 'Simulated models (no download)' },
 };
+
+export const DEFAULT_OBSERVE_K: readonly number[] = [0, 5, 10, 20];
+
+/** The simulated preset's models: one trained on the target weights that knows them, two native ones that know only common sense. */
+export const SIMULATED_PRESET_MODELS: readonly Omit<ModelRef, 'key'>[] = [
+  { id: simulatedId({ label: 'trained', weights: 'target', access: 0.9 }), label: 'trained (simulated)' },
+  { id: simulatedId({ label: 'native-1', weights: 'native', access: 0 }), label: 'native 1 (simulated)' },
+  { id: simulatedId({ label: 'native-2', weights: 'native', access: 0 }), label: 'native 2 (simulated)' },
+];
+
+/**
+ * Several models, each a target: its decisions (learned weights), its
+ * self-report, an example pool of its decisions (the largest k per scenario)
+ * and observers. Every model observes every model (itself included) at each
+ * k > 0; at k = 0 nothing is shown, so the prompt names no target and one
+ * condition per reporter serves every target (as a self-report serves every
+ * column of the cross-report matrix).
+ */
+export function severalModelsSpec(
+  name: string,
+  size: { scenarios: number; decisions: number; reports: number },
+  models: readonly Omit<ModelRef, 'key'>[],
+  opts: { seed?: string; mode?: ReportMode; observe?: readonly number[] } = {},
+): ExperimentSpec {
+  const mode = opts.mode ?? 'constrained';
+  const ks = [...new Set(opts.observe ?? DEFAULT_OBSERVE_K)].sort((a, b) => a - b);
+  const poolSize = Math.max(0, ...ks);
+  const keyed: ModelRef[] = models.map((m, i) => ({ key: `m${i + 1}`, ...m }));
+  const conditions: Condition[] = [];
+  for (const m of keyed) {
+    conditions.push({ kind: 'decisions', key: `decide-${m.key}`, model: m.key });
+    if (poolSize > 0) conditions.push({ kind: 'decisions', key: `pool-${m.key}`, model: m.key, pool: poolSize });
+    conditions.push({ kind: 'reports', key: `report-${m.key}`, reporter: m.key, about: `decide-${m.key}`, mode });
+  }
+  for (const r of keyed)
+    for (const k of ks)
+      for (const t of k === 0 ? [r] : keyed)
+        conditions.push({ kind: 'reports', key: `observe-${r.key}-${t.key}-k${k}`, reporter: r.key, about: `decide-${t.key}`, mode, observe: k ? { pool: `pool-${t.key}`, k } : { k } });
+  return {
+    format: SPEC_FORMAT,
+    version: SPEC_VERSION,
+    name,
+    seed: opts.seed ?? 'introspection-lab',
+    scenarios: { source: 'builtin', count: size.scenarios },
+    decisionsPerScenario: size.decisions,
+    reportsPerScenario: size.reports,
+    counterbalance: true,
+    models: keyed,
+    conditions,
+  };
+}
 
 export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpec {
   const size = SIZES[name];
+  if (name === 'simulated') return severalModelsSpec(size.label, size, SIMULATED_PRESET_MODELS, opts);
+  if (name === 'who-knows')
+    return severalModelsSpec(size.label, size, [opts.model, ...(opts.control ? [opts.control] : []), ...(opts.others ?? [])], opts);
   const models: ModelRef[] = [{ key: 'self', ...opts.model }];
   const mode = opts.mode ?? 'constrained';
   const conditions: Condition[] = [
@@ -42,9 +105,10 @@ export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpe
     scenarios: { source: 'builtin', count: size.scenarios },
     decisionsPerScenario: size.decisions,
     reportsPerScenario: size.reports,
+    counterbalance: true,
     models,
     conditions,
   };
 }
 
-export const PRESETS: readonly PresetName[] = ['classroom', 'paper'];
+export const PRESETS: readonly PresetName[] = ['classroom', 'paper', 'who-knows', 'simulated'];

@@ -15,6 +15,8 @@ export interface PromptTemplates {
   system: string;
   decision: string;
   introspection: string;
+  /** The observer task (issue 9); OBSERVATION_PROMPT when absent. */
+  observation?: string;
 }
 
 export const PAPER_PROMPTS: Readonly<PromptTemplates> = Object.freeze({
@@ -29,6 +31,22 @@ export const PAPER_PROMPTS: Readonly<PromptTemplates> = Object.freeze({
     'assigned to each them as values. Never respond with anything except this JSON ' +
     'object with {{n}} key-value pairs. (Do not report your decision itself.):\n\n{{choice}}',
 });
+
+/**
+ * The observer task: the paper's introspection prompt, asked about "the
+ * decision-maker" whose decisions are shown rather than about "you", so that
+ * any model (the decider itself included) can answer from behaviour alone.
+ * Extra placeholders: `{{examples}}` (the transcript of shown decisions) and
+ * `{{k}}` (how many).
+ */
+export const OBSERVATION_PROMPT =
+  '[OBSERVATION TASK] Here {{k_are}} {{k}} decision{{k_s}} a decision-maker made in this situation, ' +
+  'each with the two options and the option it chose:\n\n{{examples}}\n\n' +
+  '[INTROSPECTION TASK] Respond with how heavily you believe that decision-maker weighted each of the ' +
+  '{{n_word}} dimensions while making its decisions on a scale from -100 to 100. Respond ' +
+  'only with JSON with the dimension names as keys and the weight you believe it ' +
+  'assigned to each them as values. Never respond with anything except this JSON ' +
+  'object with {{n}} key-value pairs. (Do not report a decision itself.):\n\n{{choice}}';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 export interface ChatMessage {
@@ -91,10 +109,57 @@ export function introspectionMessages(
   );
 }
 
+/** One decision shown to an observer: the options and the decision-maker's choice. */
+export interface ObservedDecision {
+  a: OptionValues;
+  b: OptionValues;
+  choice: 'A' | 'B';
+}
+
+/** The shown decisions as a transcript: the question once, then each choice and the option chosen. */
+export function renderExamples(scenario: Scenario, examples: readonly ObservedDecision[]): string {
+  if (!examples.length) return '(No decisions are shown.)';
+  const blocks = examples.map(
+    (e, i) => `Decision ${i + 1}:\n${optionBlock('A', scenario.attributes, e.a)}\n\n${optionBlock('B', scenario.attributes, e.b)}\n\nChosen: ${e.choice}`,
+  );
+  return `${scenario.question}\n\n${blocks.join('\n\n')}`;
+}
+
+/** An observer's prompt: k shown decisions of the target, then the weights question about that decision-maker. */
+export function observationMessages(
+  scenario: Scenario,
+  a: OptionValues,
+  b: OptionValues,
+  examples: readonly ObservedDecision[],
+  templates: PromptTemplates = PAPER_PROMPTS,
+): ChatMessage[] {
+  const n = scenario.attributes.length;
+  const k = examples.length;
+  return messages(
+    templates.system,
+    fill(templates.observation ?? OBSERVATION_PROMPT, {
+      choice: renderChoice(scenario, a, b),
+      examples: renderExamples(scenario, examples),
+      k: String(k),
+      k_are: k === 1 ? 'is' : 'are',
+      k_s: k === 1 ? '' : 's',
+      n: String(n),
+      n_word: NUMBER_WORDS[n] ?? String(n),
+    }),
+  );
+}
+
 /** Problems with user-edited templates (a template without the choice is useless). */
 export function checkTemplates(t: PromptTemplates): string[] {
   const problems: string[] = [];
   if (!t.decision.includes('{{choice}}')) problems.push('The decision prompt must contain {{choice}}.');
   if (!t.introspection.includes('{{choice}}')) problems.push('The introspection prompt must contain {{choice}}.');
+  if (t.observation !== undefined) {
+    if (typeof t.observation !== 'string') problems.push('The observation prompt must be text.');
+    else {
+      if (!t.observation.includes('{{choice}}')) problems.push('The observation prompt must contain {{choice}}.');
+      if (!t.observation.includes('{{examples}}')) problems.push('The observation prompt must contain {{examples}}.');
+    }
+  }
   return problems;
 }

@@ -6,10 +6,13 @@
  * first report condition (the self-report in the presets). With more than one
  * condition of a kind, each also gets its own file, `selections_<key>.csv` or
  * `weight_reports_<key>.csv`: pooling conditions would mix models.
+ * A simulated model's id is written with " (simulated)" after it.
  */
-import { writePaperScenariosCsv, writeSelectionsCsv, writeTargetWeightsCsv, writeWeightReportsCsv } from './paper-csv';
+import { writeSelectionsCsv, writeTargetWeightsCsv, writeWeightReportsCsv } from './paper-csv';
+import { exportPaperScenariosCsv } from './scenarios/paper-csv';
 import { resultsInPlanOrder, type RunRecord } from './runs';
 import type { Condition } from './spec';
+import { exportedModelId } from './simulated';
 
 export interface CsvFile {
   name: string;
@@ -17,18 +20,21 @@ export interface CsvFile {
 }
 
 function selections(record: RunRecord, key: string): string {
-  const modelId = new Map(record.spec.models.map((m) => [m.key, m.id]));
+  const modelId = new Map(record.spec.models.map((m) => [m.key, exportedModelId(m.id)]));
   return writeSelectionsCsv(
     resultsInPlanOrder(record).flatMap(({ trial, result }) =>
       trial.kind === 'decision' && result.kind === 'decision' && trial.condition === key
-        ? [{ model: modelId.get(trial.model) ?? trial.model, scenario: trial.scenarioId, selection: result.choice, a: trial.a, b: trial.b, pA: result.pA }]
+        ? [{
+            model: modelId.get(trial.model) ?? trial.model, scenario: trial.scenarioId, selection: result.choice, a: trial.a, b: trial.b,
+            pA: result.pA, labelMass: result.labelMass, index: trial.index, ...(trial.swapped ? { swapped: true } : {}),
+          }]
         : [],
     ),
   );
 }
 
 function weightReports(record: RunRecord, key: string): string {
-  const modelId = new Map(record.spec.models.map((m) => [m.key, m.id]));
+  const modelId = new Map(record.spec.models.map((m) => [m.key, exportedModelId(m.id)]));
   return writeWeightReportsCsv(
     resultsInPlanOrder(record).flatMap(({ trial, result }) => {
       if (trial.kind !== 'report' || result.kind !== 'report' || trial.condition !== key) return [];
@@ -48,7 +54,7 @@ function filesFor(kind: Condition['kind'], conditions: readonly Condition[], bas
 export function runToPaperCsv(record: RunRecord): CsvFile[] {
   const conditions = record.spec.conditions;
   return [
-    { name: 'scenarios.csv', text: writePaperScenariosCsv(record.plan.scenarios.map((p) => p.scenario)) },
+    { name: 'scenarios.csv', text: exportPaperScenariosCsv(record.plan.scenarios.map((p) => p.scenario)) },
     ...filesFor('decisions', conditions, 'selections', (k) => selections(record, k)),
     ...filesFor('reports', conditions, 'weight_reports', (k) => weightReports(record, k)),
     { name: 'target_weights.csv', text: writeTargetWeightsCsv(record.plan.scenarios.map((p) => [p.scenario.id, p.target] as const)) },

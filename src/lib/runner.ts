@@ -4,10 +4,11 @@
  * EngineProvider (worker, in-process) and the RunStore (IndexedDB, folder)
  * differ.
  */
-import type { Engine, EngineCapabilities, LoadProgress } from './engine/types';
+import type { Engine, EngineCapabilities, LoadProgress, TrialContext } from './engine/types';
 import { EngineError } from './engine/types';
 import type { PlannedScenario, Trial } from './plan';
-import { decisionMessages, introspectionMessages, PAPER_PROMPTS, type ChatMessage } from './prompts';
+import { decisionMessages, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from './prompts';
+import { needsExamples, shownDecisions } from './observers';
 import type { RunMeta, RunStore, TrialResult } from './runs';
 import { indexResults, StorageError } from './runs';
 import type { ModelRef } from './spec';
@@ -55,16 +56,18 @@ export interface RunOptions {
   clock?: () => number;
 }
 
-export function trialMessages(trial: Trial, planned: PlannedScenario, meta: RunMeta): ChatMessage[] {
+/** A trial's prompt; an observer's shows `examples` (the decisions it is shown). */
+export function trialMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec'>, examples?: ObservedDecision[]): ChatMessage[] {
   const prompts = meta.spec.prompts ?? PAPER_PROMPTS;
+  if (trial.kind === 'report' && trial.observe) return observationMessages(planned.scenario, trial.a, trial.b, examples ?? [], prompts);
   const make = trial.kind === 'decision' ? decisionMessages : introspectionMessages;
   return make(planned.scenario, trial.a, trial.b, prompts);
 }
 
-async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], planned: PlannedScenario, clock: () => number): Promise<TrialResult> {
+async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], planned: PlannedScenario, clock: () => number, context: TrialContext): Promise<TrialResult> {
   const t0 = clock();
   if (trial.kind === 'decision') {
-    const s = await engine.scoreChoice(messages, ['A', 'B']);
+    const s = await engine.scoreChoice(messages, ['A', 'B'], context);
     return {
       trialId: trial.id,
       kind: 'decision',
@@ -76,7 +79,7 @@ async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], p
       ms: clock() - t0,
     };
   }
-  const r = await engine.report(messages, planned.scenario.attributes.map((a) => a.name), trial.mode);
+  const r = await engine.report(messages, planned.scenario.attributes.map((a) => a.name), trial.mode, context);
   return {
     trialId: trial.id,
     kind: 'report',
@@ -130,12 +133,16 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
   progress('running');
 
   // Group by model so each is loaded once; within a model keep the spec's order.
+  // Observers that are shown decisions run in a second pass, once every model's decisions exist.
   const modelOrder = meta.spec.models.map((m) => m.key);
   const condModel = new Map(meta.spec.conditions.map((c) => [c.key, conditionModel(c)]));
   const pending = plan.trials.filter((t) => !done.has(t.id));
+  const passes = [pending.filter((t) => !needsExamples(t)), pending.filter(needsExamples)];
+  const trialsById = new Map(plan.trials.map((t) => [t.id, t]));
+  const examplesOf = (t: Trial) => shownDecisions(t, trialsById, (id) => done.get(id));
   try {
-    for (const key of modelOrder) {
-      const trials = pending.filter((t) => condModel.get(t.condition) === key);
+    for (const [pass, key] of passes.flatMap((p) => modelOrder.map((k) => [p, k] as const))) {
+      const trials = pass.filter((t) => condModel.get(t.condition) === key);
       if (!trials.length) continue;
       if (signal?.aborted) break;
       progress('loading', key);
@@ -145,7 +152,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
       const onAbort = () => void engine.cancel();
       signal?.addEventListener('abort', onAbort);
       try {
-        const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta);
+        const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta, examplesOf(t));
         let messages = messagesOf(trials[0]);
         for (let i = 0; i < trials.length; i++) {
           const trial = trials[i];
@@ -154,10 +161,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
           // The next prompt is rendered once: handed to the engine now as a hint, run on the next turn.
           const nextMessages = i + 1 < trials.length ? messagesOf(trials[i + 1]) : null;
           if (nextMessages && engine.prepare) await engine.prepare(nextMessages);
-          const result = await runTrial(engine, trial, messages, planned, clock);
+          const context: TrialContext = { trialId: trial.id, scenario: planned.scenario, target: planned.target, a: trial.a, b: trial.b };
+          const examples = examplesOf(trial);
+          if (examples) context.examples = examples;
+          const result = await runTrial(engine, trial, messages, planned, clock, context);
           await store.saveResult(meta.id, result).catch((e: unknown) => {
             throw new StorageError(e);
           });
+          done.set(trial.id, result);
           doneCount++;
           ranHere++;
           byCondition[trial.condition].done++;

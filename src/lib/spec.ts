@@ -7,6 +7,7 @@
 import type { PromptTemplates } from './prompts';
 import { checkTemplates } from './prompts';
 import type { ScenarioSet } from './scenarios/format';
+import { isSimulatedId, parseSimulatedId } from './simulated';
 
 export const SPEC_FORMAT = 'introspection-lab/experiment';
 export const SPEC_VERSION = 1;
@@ -39,6 +40,13 @@ export interface DecisionCondition {
   kind: 'decisions';
   key: string;
   model: string;
+  /**
+   * An example pool: this many decisions per scenario (instead of
+   * decisionsPerScenario), drawn from their own seeded stream, shown to
+   * observers and never used for the model's learned weights. Absent: an
+   * ordinary decision condition.
+   */
+  pool?: number;
 }
 
 /**
@@ -53,6 +61,13 @@ export interface ReportCondition {
   /** Key of the decision condition whose learned weights the reports are scored against. */
   about: string;
   mode: ReportMode;
+  /**
+   * An observer condition: before the question, the reporter is shown the first
+   * `k` decisions of `pool` (a pool condition of the model `about` names) in
+   * that scenario, and asked about that decision-maker (`pool` may be left out
+   * when k = 0). Absent: a self-report prompt (the paper's introspection task).
+   */
+  observe?: { pool?: string; k: number };
 }
 
 export type Condition = DecisionCondition | ReportCondition;
@@ -76,6 +91,12 @@ export interface ExperimentSpec {
   };
   decisionsPerScenario: number;
   reportsPerScenario: number;
+  /**
+   * Also show every sampled decision pair with A and B swapped, as its own
+   * trial, so position bias can be measured and removed. Absent (specs saved
+   * before it existed) means false: the same trials as then.
+   */
+  counterbalance?: boolean;
   models: ModelRef[];
   conditions: Condition[];
   /** Prompt templates; the paper's when absent. */
@@ -103,6 +124,7 @@ export function validateSpec(input: unknown): ExperimentSpec {
   if (typeof s.seed !== 'string' || !s.seed) p.push('seed must be a non-empty string.');
   if (!isCount(s.decisionsPerScenario, 0)) p.push('decisionsPerScenario must be an integer ≥ 0.');
   if (!isCount(s.reportsPerScenario, 0)) p.push('reportsPerScenario must be an integer ≥ 0.');
+  if (s.counterbalance !== undefined && typeof s.counterbalance !== 'boolean') p.push('counterbalance must be true or false.');
 
   const sc = s.scenarios;
   if (!isObj(sc)) p.push('scenarios must be an object.');
@@ -122,14 +144,31 @@ export function validateSpec(input: unknown): ExperimentSpec {
       if (!isObj(m) || typeof m.key !== 'string' || !m.key || typeof m.id !== 'string' || !m.id)
         p.push(`models[${i}] needs a non-empty "key" and "id".`);
       else if (modelKeys.has(m.key)) p.push(`models[${i}]: key "${m.key}" is used twice.`);
-      else modelKeys.add(m.key);
+      else {
+        modelKeys.add(m.key);
+        if (isSimulatedId(m.id)) {
+          try {
+            parseSimulatedId(m.id);
+          } catch (e) {
+            p.push(`models[${i}]: ${(e as Error).message}`);
+          }
+          if (m.adapter !== undefined) p.push(`models[${i}]: a simulated model takes no adapter.`);
+        }
+      }
     });
 
   const decisionKeys = new Set<string>();
   const condKeys = new Set<string>();
   if (!Array.isArray(s.conditions) || s.conditions.length === 0) p.push('conditions must list at least one condition.');
   else {
-    for (const c of s.conditions) if (isObj(c) && c.kind === 'decisions') decisionKeys.add(String(c.key));
+    const pools = new Map<string, { model: string; size: number }>();
+    const deciderOf = new Map<string, string>();
+    for (const c of s.conditions)
+      if (isObj(c) && c.kind === 'decisions') {
+        decisionKeys.add(String(c.key));
+        deciderOf.set(String(c.key), String(c.model));
+        if (c.pool !== undefined) pools.set(String(c.key), { model: String(c.model), size: Number(c.pool) });
+      }
     s.conditions.forEach((c, i) => {
       const at = `conditions[${i}]`;
       if (!isObj(c) || typeof c.key !== 'string' || !/^[A-Za-z0-9_-]+$/.test(c.key)) {
@@ -140,10 +179,13 @@ export function validateSpec(input: unknown): ExperimentSpec {
       condKeys.add(c.key);
       if (c.kind === 'decisions') {
         if (!modelKeys.has(String(c.model))) p.push(`${at}: model "${String(c.model)}" is not in models.`);
+        if (c.pool !== undefined && !isCount(c.pool, 1)) p.push(`${at}: pool must be an integer ≥ 1 (decisions per scenario shown to observers).`);
       } else if (c.kind === 'reports') {
         if (!modelKeys.has(String(c.reporter))) p.push(`${at}: reporter "${String(c.reporter)}" is not in models.`);
         if (!decisionKeys.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" must name a decisions condition.`);
+        else if (pools.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" is an example pool; name the decisions the learned weights come from.`);
         if (c.mode !== 'constrained' && c.mode !== 'free') p.push(`${at}: mode must be "constrained" or "free".`);
+        if (c.observe !== undefined) p.push(...observeProblems(at, c.observe, pools, deciderOf.get(String(c.about))));
       } else p.push(`${at}: kind must be "decisions" or "reports".`);
     });
   }
@@ -156,6 +198,19 @@ export function validateSpec(input: unknown): ExperimentSpec {
   }
   if (p.length) throw new SpecError(p);
   return input as unknown as ExperimentSpec;
+}
+
+function observeProblems(at: string, o: unknown, pools: Map<string, { model: string; size: number }>, aboutModel: string | undefined): string[] {
+  if (!isObj(o) || !isCount(o.k, 0)) return [`${at}: observe needs k, an integer ≥ 0 (decisions shown).`];
+  if (o.pool === undefined && o.k === 0) return [];
+  if (typeof o.pool !== 'string') return [`${at}: observe needs a "pool" condition key to show ${o.k} decisions from.`];
+  const pool = pools.get(o.pool);
+  if (!pool) return [`${at}: observe.pool "${o.pool}" must name a decisions condition with a pool size.`];
+  const p: string[] = [];
+  if (aboutModel !== undefined && pool.model !== aboutModel)
+    p.push(`${at}: observe.pool "${o.pool}" holds decisions of "${pool.model}", but the reports are about "${aboutModel}".`);
+  if ((o.k as number) > pool.size) p.push(`${at}: observe.k ${o.k} is more than the pool's ${pool.size} decisions per scenario.`);
+  return p;
 }
 
 export function parseSpec(json: string): ExperimentSpec {

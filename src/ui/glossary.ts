@@ -28,6 +28,14 @@ export const GLOSSARY = {
     title: 'privileged access',
     text: "If a model describes its own weights better than another model can (given the same questions), it knows something about itself that an outsider does not: privileged access. If the other model does as well, the reports could come from common sense instead of introspection.",
   },
+  position: {
+    title: 'position bias',
+    text: 'A habit of answering "A" (or "B") whatever the options, common in small models. When one label takes 95 % or more of the 0/1 choices, those choices say almost nothing about the weights, so the lab fits the model\'s probability of "A" instead (the soft fit). Counterbalancing shows every pair a second time with A and B swapped; comparing the two answers removes the bias.',
+  },
+  ceiling: {
+    title: 'reliability ceiling',
+    text: 'Weights measured from a few dozen noisy decisions, or averaged over a few reports, are not exact, so even a perfect relation would not show r = 1. The lab splits each scenario\'s trials into odd and even halves, correlates the weights the two halves give, and corrects for the halved length (Spearman–Brown): that is the reliability. √(reliability × reliability of the other measure) is the highest r the noise allows; r divided by it is the disattenuated r, the relation the noise hides. The interval comes from resampling scenarios.',
+  },
   invalid: {
     title: 'invalid reports',
     text: 'Free-text replies that do not hold a usable JSON object with a number for each attribute. They are counted but not used; constrained mode makes them impossible.',

@@ -9,8 +9,10 @@
  */
 import type { Attribute } from '../scenarios/types';
 import { DEFAULT_INTERCEPT_PRIOR_SD, DEFAULT_SLOPE_PRIOR_SD, type LogisticOptions } from './logistic';
-import { agreementRate, mergeAgreement, type Agreement, type BootstrapOptions } from './stats';
-import { correlate, learnedWeights, pairByScenario, reportedWeights, type CorrelationResult, type Decision, type LearnedWeights } from './weights';
+import { chooseFit, debiasPairs, positionDiagnostics, type PositionDiagnostics, type PositionedDecision } from './position';
+import { ceilingFor, oddEven, splitHalfReliability, type Ceiling, type Reliability } from './reliability';
+import { agreementRate, mergeAgreement, type Agreement, type BootstrapOptions, type ScenarioPoints } from './stats';
+import { correlate, learnedWeights, pairByScenario, reportedWeights, type CorrelationResult, type LearnedWeights } from './weights';
 
 export class AnalysisInputError extends Error {
   constructor(message: string) {
@@ -19,9 +21,8 @@ export class AnalysisInputError extends Error {
   }
 }
 
-export interface ScenarioDecision extends Decision {
-  scenario: string;
-}
+/** A decision trial of one scenario (with its plan index and order when it comes from a run). */
+export type ScenarioDecision = PositionedDecision;
 
 export interface ScenarioReport {
   scenario: string;
@@ -40,7 +41,12 @@ export interface AnalysisInput {
   reports?: { rows: readonly ScenarioReport[]; invalid: number };
   /** Another set of learned weights to compare ours with (the paper's *_regression_results.csv). */
   reference?: ReadonlyMap<string, readonly number[]>;
-  /** Fit the model's P(A) (`pA`) instead of its 0/1 choices. */
+  /**
+   * Fit the model's P(A) (`pA`) instead of its 0/1 choices. Unset: the soft
+   * fit when the hard one is degenerate (one label ≥ 95 %) and every decision
+   * has P(A), else the hard fit. Soft fits of counterbalanced pairs use the
+   * pair's debiased probability (see debiasPairs).
+   */
   soft?: boolean;
   fit?: LogisticOptions;
   bootstrap?: BootstrapOptions;
@@ -58,14 +64,23 @@ export interface ScenarioAnalysis {
   agreement?: Agreement;
 }
 
+/** A correlation with the ceiling the two measures' reliabilities allow. */
+export type CeiledCorrelation = CorrelationResult & { ceiling?: Ceiling };
+
 export interface AnalysisResult {
   scenarios: ScenarioAnalysis[];
   decisions: number;
   soft: boolean;
+  /** The soft fit was chosen because the hard one was degenerate (not asked for). */
+  switchedToSoft: boolean;
+  /** Position bias of the decisions (intercept: mean over scenarios of the P(A)-as-shown fit's intercept). */
+  position: PositionDiagnostics;
+  /** Split-half reliability of the learned weights and (with reports) of the mean reports. */
+  reliability: { learned?: Reliability; reported?: Reliability };
   prior: { slope_sd: number; intercept_sd: number };
   notConverged: string[];
-  learnedVsTarget?: CorrelationResult & { agreement: Agreement; missingTargets: string[] };
-  reportedVsLearned?: CorrelationResult & {
+  learnedVsTarget?: CeiledCorrelation & { agreement: Agreement; missingTargets: string[] };
+  reportedVsLearned?: CeiledCorrelation & {
     /** r with the plain (unscaled) mean reports: the paper's published figures match this one best. */
     rUnscaledMean: number;
     /** Valid reports used (on analysed scenarios). valid + ignored + invalid = all rows. */
@@ -76,17 +91,19 @@ export interface AnalysisResult {
     /** Analysed scenarios with no valid report. */
     scenariosWithoutReports: number;
   };
-  reportedVsTarget?: CorrelationResult;
+  reportedVsTarget?: CeiledCorrelation;
   learnedVsReference?: CorrelationResult & { maxAbsDiff: number };
 }
 
 export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
   const scenarioById = new Map(input.scenarios.map((s) => [s.id, s]));
-  const soft = input.soft ?? false;
+  const { fit, switched } = chooseFit(input.selections, input.soft);
+  const soft = fit === 'soft';
+  const fitted = soft ? debiasPairs(input.selections) : input.selections;
 
   // Group decisions by scenario, in order of first appearance.
   const groups = new Map<string, ScenarioDecision[]>();
-  for (const d of input.selections) {
+  for (const d of fitted) {
     let g = groups.get(d.scenario);
     if (!g) groups.set(d.scenario, (g = []));
     g.push(d);
@@ -117,6 +134,15 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
   }
 
   const perScenario: ScenarioAnalysis[] = [];
+  // A half has half the data: with half the prior precision its estimate is shrunk as much as the full one.
+  const halfPrior = {
+    ...input.fit,
+    slopePriorSd: (input.fit?.slopePriorSd ?? DEFAULT_SLOPE_PRIOR_SD) * Math.SQRT2,
+    interceptPriorSd: (input.fit?.interceptPriorSd ?? DEFAULT_INTERCEPT_PRIOR_SD) * Math.SQRT2,
+  };
+  const intercepts: number[] = [];
+  const learnedHalves: ScenarioPoints[] = [];
+  const reportHalves: ScenarioPoints[] = [];
   for (const [id, decisions] of groups) {
     const attributes = scenarioById.get(id)!.attributes;
     for (const d of decisions) {
@@ -126,6 +152,13 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
     }
     const learned = learnedWeights(attributes, decisions, { ...input.fit, soft });
     const s: ScenarioAnalysis = { scenario: id, learned, reports: 0 };
+    intercepts.push(learned.intercept);
+    // Split half: odd and even trial indices (both orders of a pair stay in one half).
+    const halves = oddEven(decisions, (d, i) => d.index ?? i);
+    if (halves.every((h) => h.length >= 2)) {
+      const [x, y] = halves.map((h) => learnedWeights(attributes, h, { ...halfPrior, soft }).weights);
+      learnedHalves.push({ scenario: id, x, y });
+    }
     const target = input.targets?.get(id);
     if (target) {
       if (target.length !== attributes.length) {
@@ -141,15 +174,25 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
       s.reports = reps.length;
       s.reported = reportedWeights(reps);
       s.reportedMean = reportedWeights(reps, { scale: false });
+      const [odd, even] = oddEven(reps);
+      if (odd.length && even.length) reportHalves.push({ scenario: id, x: reportedWeights(odd), y: reportedWeights(even) });
     }
     perScenario.push(s);
   }
 
   const learnedMap = new Map(perScenario.map((s) => [s.scenario, s.learned.weights]));
+  const reliability: AnalysisResult['reliability'] = {};
+  if (learnedHalves.length) reliability.learned = splitHalfReliability(learnedHalves, input.bootstrap);
+  if (reportHalves.length) reliability.reported = splitHalfReliability(reportHalves, input.bootstrap);
+  const relLearned = reliability.learned;
+  const relReported = reliability.reported;
   const result: AnalysisResult = {
     scenarios: perScenario,
     decisions: input.selections.length,
     soft,
+    switchedToSoft: switched,
+    position: positionDiagnostics(input.selections, intercepts.reduce((t, x) => t + x, 0) / intercepts.length),
+    reliability,
     prior: {
       slope_sd: input.fit?.slopePriorSd ?? DEFAULT_SLOPE_PRIOR_SD,
       intercept_sd: input.fit?.interceptPriorSd ?? DEFAULT_INTERCEPT_PRIOR_SD,
@@ -159,8 +202,10 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
 
   if (input.targets) {
     const withTarget = perScenario.filter((s) => s.target);
+    const c = correlate(withTarget.map((s) => ({ scenario: s.scenario, x: s.learned.weights, y: s.target! })), input.bootstrap);
     result.learnedVsTarget = {
-      ...correlate(withTarget.map((s) => ({ scenario: s.scenario, x: s.learned.weights, y: s.target! })), input.bootstrap),
+      ...c,
+      ...(relLearned ? { ceiling: ceilingFor(c.r, relLearned) } : {}),
       agreement: mergeAgreement(withTarget.map((s) => s.agreement!)),
       missingTargets: perScenario.filter((s) => !s.target).map((s) => s.scenario),
     };
@@ -175,6 +220,7 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
     );
     result.reportedVsLearned = {
       ...c,
+      ...(relLearned && relReported ? { ceiling: ceilingFor(c.r, relLearned, relReported) } : {}),
       rUnscaledMean: unscaled.r,
       validReports: input.reports.rows.length - ignoredReports,
       invalidReports: input.reports.invalid,
@@ -183,7 +229,8 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
     };
     if (input.targets) {
       const both = withReports.filter((s) => s.target);
-      result.reportedVsTarget = correlate(both.map((s) => ({ scenario: s.scenario, x: s.reported!, y: s.target! })), input.bootstrap);
+      const t = correlate(both.map((s) => ({ scenario: s.scenario, x: s.reported!, y: s.target! })), input.bootstrap);
+      result.reportedVsTarget = { ...t, ...(relReported ? { ceiling: ceilingFor(t.r, relReported) } : {}) };
     }
   }
 
@@ -202,17 +249,37 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
 const round = (x: number, d = 4): number | null => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
 const roundPair = (p: readonly [number, number]): [number | null, number | null] => [round(p[0]), round(p[1])];
 
+export function positionToJson(p: PositionDiagnostics): Record<string, unknown> {
+  return {
+    a_rate: round(p.aRate),
+    mean_p_a: round(p.meanPA),
+    intercept: round(p.intercept),
+    mean_label_mass: round(p.meanLabelMass),
+    degenerate: p.degenerate,
+    pairs: p.pairs,
+  };
+}
+
+export function reliabilityToJson(r: Reliability): Record<string, unknown> {
+  return { split_half_r: round(r.halfR), reliability: round(r.reliability), ci: roundPair(r.ci), n_scenarios: r.n_scenarios };
+}
+
+export function ceilingToJson(c: Ceiling): Record<string, unknown> {
+  return { ceiling: round(c.ceiling), ci: roundPair(c.ci), disattenuated_r: round(c.disattenuated) };
+}
+
 /**
  * The JSON summary (snake_case, as printed by `cli analyze --json`). Keys of
  * comparisons whose inputs were not given are omitted.
  */
 export function analysisToJson(result: AnalysisResult, options: { perScenario?: boolean } = {}): Record<string, unknown> {
-  const corr = (c: CorrelationResult) => ({
+  const corr = (c: CeiledCorrelation) => ({
     r: round(c.r),
     ci: roundPair(c.ci),
     fisher_ci: roundPair(c.fisher_ci),
     n_points: c.n_points,
     n_scenarios: c.n_scenarios,
+    ...(c.ceiling ? { ceiling: ceilingToJson(c.ceiling) } : {}),
   });
   const out: Record<string, unknown> = {
     scenarios: result.scenarios.length,
@@ -220,10 +287,16 @@ export function analysisToJson(result: AnalysisResult, options: { perScenario?: 
     fit: {
       method: 'MAP logistic regression, P(A) = σ(b0 + Σ b_i d_i), d_i = (A_i − B_i)/(max_i − min_i)',
       targets: result.soft ? 'soft (p_A)' : 'hard (0/1 choices)',
+      switched_to_soft: result.switchedToSoft,
       slope_prior_sd: result.prior.slope_sd,
       intercept_prior_sd: result.prior.intercept_sd,
       converged: result.scenarios.length - result.notConverged.length,
       not_converged: result.notConverged,
+    },
+    position: positionToJson(result.position),
+    reliability: {
+      ...(result.reliability.learned ? { learned: reliabilityToJson(result.reliability.learned) } : {}),
+      ...(result.reliability.reported ? { reported: reliabilityToJson(result.reliability.reported) } : {}),
     },
   };
   const lt = result.learnedVsTarget;

@@ -21,6 +21,7 @@ export {
   quantileSorted,
   percentileInterval,
   bootstrapCorrelation,
+  bootstrapCorrelations,
   pairedCorrelationDifference,
   agreementRate,
   mergeAgreement,
@@ -45,8 +46,23 @@ export {
   type CorrelationResult,
 } from './weights';
 export {
+  DEGENERATE_SHARE,
+  chooseFit,
+  debiasPairs,
+  debiasedChoice,
+  isDegenerate,
+  positionDiagnostics,
+  type PositionDiagnostics,
+  type PositionedDecision,
+} from './position';
+export { ceilingFor, oddEven, spearmanBrown, splitHalfReliability, type Ceiling, type Reliability } from './reliability';
+export {
   analyzeExperiment,
   analysisToJson,
+  ceilingToJson,
+  positionToJson,
+  reliabilityToJson,
+  type CeiledCorrelation,
   AnalysisInputError,
   type AnalysisInput,
   type AnalysisResult,

@@ -13,6 +13,8 @@ import { normalizedDifferences, sampleOption, sampleTargetWeights } from '../sam
 import type { Attribute } from '../scenarios/types';
 import { sigmoid } from './logistic';
 import type { Decision } from './weights';
+import type { PrivilegedInput } from './privileged';
+import { normalDraw } from '../simulated';
 
 export interface SimulatedScenario {
   id: string;
@@ -63,4 +65,47 @@ export function simulateAgents(options: SimulationOptions): SimulatedScenario[] 
     out.push({ id: `sim_${s}`, attributes, target, decisions });
   }
   return out;
+}
+
+export interface PrivilegedSimulationOptions {
+  scenarios: number;
+  /** Population r(self-report, learned weights). */
+  selfR: number;
+  /** Population r(report, learned weights) of each other reporter. */
+  otherR: readonly number[];
+  seed?: string | number;
+  attributes?: number;
+}
+
+/**
+ * Input of the privileged-access analysis with known truth: one target ("t")
+ * with learned weights, its self-report and other reporters ("o1", …), each
+ * report r·z + √(1 − r²)·ε (z the standardised learned weights, ε normal
+ * noise), so its population correlation with the learned weights is r. With
+ * selfR equal to an otherR the self-reporter knows nothing the others do not
+ * (the null); selfR − max(otherR) is a true advantage.
+ */
+export function simulatePrivilegedInput(o: PrivilegedSimulationOptions): PrivilegedInput {
+  const seed = o.seed ?? 'privileged-simulation';
+  const k = o.attributes ?? 5;
+  const ids = Array.from({ length: o.scenarios }, (_, s) => `sim_${s}`);
+  const learned = new Map(ids.map((id) => [id, sampleTargetWeights(k, rngFor(seed, 'pa-learned', id))]));
+  const all = [...learned.values()].flat();
+  const mean = all.reduce((t, x) => t + x, 0) / all.length;
+  const sd = Math.sqrt(all.reduce((t, x) => t + (x - mean) ** 2, 0) / all.length);
+  const reporter = (key: string, r: number) => {
+    const rng = rngFor(seed, 'pa-report', key);
+    return new Map(ids.map((id) => [id, learned.get(id)!.map((w) => r * ((w - mean) / sd) + Math.sqrt(1 - r * r) * normalDraw(rng))]));
+  };
+  const others = o.otherR.map((r, i) => [`o${i + 1}`, r] as const);
+  return {
+    models: [{ key: 't', label: 'target', simulated: true }, ...others.map(([key]) => ({ key, label: key, simulated: true }))],
+    scenarios: ids.map((id) => ({ id, attributes: Array.from({ length: k }, () => ({ min: 0, max: 1 })) })),
+    learned: new Map([['t', learned]]),
+    reported: new Map([['t', reporter('t', o.selfR)], ...others.map(([key, r]) => [key, reporter(key, r)] as const)]),
+    observed: [],
+    pools: new Map(),
+    ks: [],
+    complete: true,
+  };
 }

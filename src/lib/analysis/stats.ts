@@ -74,7 +74,7 @@ export function fisherInterval(r: number, n: number, level = 0.95): [number, num
 }
 
 /** Quantile of sorted values with linear interpolation (R type 7). */
-export function quantileSorted(sorted: readonly number[], q: number): number {
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return NaN;
   const h = (n - 1) * q;
@@ -165,29 +165,54 @@ export interface BootstrapResult {
 
 /** r over all points, with a scenario-bootstrap percentile interval. */
 export function bootstrapCorrelation(groups: readonly ScenarioPoints[], options: BootstrapOptions = {}): BootstrapResult {
+  return bootstrapCorrelations([groups], options)[0];
+}
+
+/**
+ * bootstrapCorrelation of several comparisons, each exactly as if alone (same
+ * seed → same resamples), but the resampled scenario indices are drawn once per
+ * scenario count and shared: much cheaper for many comparisons on the same
+ * scenarios (the privileged-access matrix).
+ */
+export function bootstrapCorrelations(list: readonly (readonly ScenarioPoints[])[], options: BootstrapOptions = {}): BootstrapResult[] {
   const B = options.resamples ?? DEFAULT_RESAMPLES;
   const level = options.level ?? 0.95;
-  const m = groups.length;
-  const sums = sumsOf(groups);
-  const all = Int32Array.from({ length: m }, (_, i) => i);
-  const r = resampleR(sums, all);
-  const rng = rngFor(options.seed ?? DEFAULT_SEED, 'bootstrap-correlation');
-  const idx = new Int32Array(m);
-  const rs: number[] = [];
-  if (m > 0) {
-    for (let b = 0; b < B; b++) {
-      drawIndices(rng, m, idx);
-      const rb = resampleR(sums, idx);
-      if (Number.isFinite(rb)) rs.push(rb);
+  const tables = new Map<number, Int32Array>();
+  const tableFor = (m: number): Int32Array => {
+    let t = tables.get(m);
+    if (!t) {
+      const rng = rngFor(options.seed ?? DEFAULT_SEED, 'bootstrap-correlation');
+      t = new Int32Array(B * m);
+      for (let b = 0; b < B; b++) drawIndices(rng, m, t.subarray(b * m, (b + 1) * m));
+      tables.set(m, t);
     }
-  }
-  return {
-    r,
-    ci: percentileInterval(rs, level),
-    validResamples: rs.length,
-    n_points: groups.reduce((t, g) => t + g.x.length, 0),
-    n_scenarios: m,
+    return t;
   };
+  return list.map((groups) => {
+    const m = groups.length;
+    const sums = sumsOf(groups);
+    const all = Int32Array.from({ length: m }, (_, i) => i);
+    const r = resampleR(sums, all);
+    // The finite resample r's, sorted natively (a typed array): the same interval as percentileInterval, faster.
+    const rs = new Float64Array(m > 0 ? B : 0);
+    let valid = 0;
+    if (m > 0) {
+      const table = tableFor(m);
+      for (let b = 0; b < B; b++) {
+        const rb = resampleR(sums, table.subarray(b * m, (b + 1) * m));
+        if (Number.isFinite(rb)) rs[valid++] = rb;
+      }
+    }
+    const sorted = rs.subarray(0, valid).sort();
+    const alpha = (1 - level) / 2;
+    return {
+      r,
+      ci: [quantileSorted(sorted, alpha), quantileSorted(sorted, 1 - alpha)],
+      validResamples: valid,
+      n_points: groups.reduce((t, g) => t + g.x.length, 0),
+      n_scenarios: m,
+    };
+  });
 }
 
 export interface PairedDifference {

@@ -4,11 +4,13 @@
  * needs the next-token distribution over the answer labels, a self-report
  * needs integers under exact keys.
  */
-import type { ChatMessage } from '../prompts';
+import type { ChatMessage, ObservedDecision } from '../prompts';
 import type { ReportParse } from '../reports';
 import type { AdapterRef, DeviceChoice, ReportMode } from '../spec';
+import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 
-export type EngineName = 'transformers' | 'webllm';
+/** 'simulated': a `sim:` model (src/lib/simulated.ts), no weights at all. */
+export type EngineName = 'transformers' | 'webllm' | 'simulated';
 export type Device = 'webgpu' | 'wasm' | 'cpu';
 
 export interface LoadOptions {
@@ -67,7 +69,7 @@ export interface AdapterInfo {
 }
 
 export interface EngineChoiceRecord {
-  requested: 'auto' | EngineName;
+  requested: 'auto' | Exclude<EngineName, 'simulated'>;
   /** The engine chosen before loading, and why, in plain words. */
   planned: EngineName;
   reason: string;
@@ -101,12 +103,28 @@ export interface ReportResult {
   parse: ReportParse;
 }
 
+/**
+ * The trial a call belongs to, as data. Engines that run a language model
+ * ignore it (they see only the messages); the simulated engine decides from it
+ * rather than parsing the prompt, which users may edit.
+ */
+export interface TrialContext {
+  trialId: string;
+  scenario: Scenario;
+  /** The spec's target weights of the scenario. */
+  target: Weights;
+  a: OptionValues;
+  b: OptionValues;
+  /** The decisions shown in an observer's prompt; absent for decisions and self-reports. */
+  examples?: ObservedDecision[];
+}
+
 export interface Engine {
   load(options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<EngineCapabilities>;
   /** Next-token log-probabilities of each label's first token after the templated prompt. */
-  scoreChoice(messages: ChatMessage[], labels: string[]): Promise<ChoiceScore>;
+  scoreChoice(messages: ChatMessage[], labels: string[], context?: TrialContext): Promise<ChoiceScore>;
   /** A self-report: reply text and the weights it gives each attribute. */
-  report(messages: ChatMessage[], attributeNames: string[], mode: ReportMode): Promise<ReportResult>;
+  report(messages: ChatMessage[], attributeNames: string[], mode: ReportMode, context?: TrialContext): Promise<ReportResult>;
   /**
    * Optional hint: the messages of the call likely to come next, so the engine
    * can prepare them (tokenize) while the current call computes.

@@ -17,6 +17,7 @@ export { builtinChoiceTypes, builtinRoles, buildScenarios, builtinScenarioSet } 
 export {
   exportPaperScenariosCsv,
   importPaperScenariosCsv,
+  paperCsvAttributeCount,
   paperCsvColumns,
   type PaperCsvImportOptions,
 } from './paper-csv';

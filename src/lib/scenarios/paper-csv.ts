@@ -33,6 +33,8 @@ export interface PaperCsvImportOptions extends ValidateOptions {
   /** Name of the returned set (default "Imported scenarios (paper CSV)"). */
   name?: string;
   description?: string;
+  /** The file's name, for error messages ("Invalid scenario CSV runs/x/scenarios.csv …"). */
+  source?: string;
 }
 
 /** Column names for `count` attributes, in the paper's order. */
@@ -45,6 +47,17 @@ export function paperCsvColumns(count: number = DEFAULT_ATTRIBUTE_COUNT): string
     ...idx.map((i) => `attr${i}_min`),
     ...idx.map((i) => `attr${i}_max`),
   ];
+}
+
+/**
+ * Attributes per scenario a CSV's header declares (its `attrN` columns), for
+ * readers that accept any count; undefined when the header has none.
+ */
+export function paperCsvAttributeCount(csvText: string): number | undefined {
+  const firstLine = csvText.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0];
+  const header = Papa.parse<string[]>(firstLine, { delimiter: ',' }).data[0] ?? [];
+  const n = header.filter((h) => /^attr\d+$/.test(h.trim())).length;
+  return n > 0 ? n : undefined;
 }
 
 /** The CSV column that holds a scenario path's value. */
@@ -76,7 +89,7 @@ const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 export function importPaperScenariosCsv(csvText: string, options: PaperCsvImportOptions = {}): ScenarioSet {
   const count = options.attributeCount ?? DEFAULT_ATTRIBUTE_COUNT;
   const text = csvText.charCodeAt(0) === 0xfeff ? csvText.slice(1) : csvText;
-  const what = 'scenario CSV';
+  const what = options.source ? `scenario CSV ${options.source}` : 'scenario CSV';
   if (text.trim() === '') {
     throw new ScenarioFormatError([{ code: 'invalid_csv', location: '(file)', message: 'the file is empty' }], what);
   }

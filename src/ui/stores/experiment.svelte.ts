@@ -69,7 +69,7 @@ class ExperimentStore {
 
   applyPreset(preset: PresetName): void {
     const { scenarioSource, scenarioSet } = this.form;
-    this.form = formFromPreset(preset, this.form.model, this.form.control, this.form.seed, { scenarioSource, scenarioSet });
+    this.form = formFromPreset(preset, this.form.model, this.form.control, this.form.seed, { scenarioSource, scenarioSet }, this.form.others ?? []);
     this.loadErrors = null;
   }
 
@@ -129,10 +129,19 @@ class ExperimentStore {
     this.form.control = choice;
   }
 
+  /** Several-model presets: set (or, with null, remove) the i-th further model; i = its length adds one. */
+  setOther(i: number, choice: ModelChoice | null): void {
+    const others = [...(this.form.others ?? [])];
+    if (choice) others[i] = choice;
+    else others.splice(i, 1);
+    this.form.others = others;
+  }
+
   /** A model's engine choice changed (Models view): the form follows where it uses that model. */
   setEngine(modelId: string, engine: EngineChoice): void {
     if (this.form.model.id === modelId) this.form.model.engine = engine;
     if (this.form.control?.id === modelId) this.form.control.engine = engine;
+    for (const m of this.form.others ?? []) if (m.id === modelId) m.engine = engine;
   }
 
   /** Load a spec from JSON text; on problems keep the form and list them. */

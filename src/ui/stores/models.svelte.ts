@@ -15,8 +15,11 @@ import { WorkerEngine } from '../../../workers/client';
 import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
 import { readJson, readList, writeJson } from '../../app/settings';
 import { settings } from './settings.svelte';
+import { PRESET_SIMULATED, simulatedFromForm, type SimulatedChoice, type SimulatedFormParams } from '../../app/simulated-models';
+import { isSimulatedId, simulatedName } from '../../lib/simulated';
 
 const CUSTOM_KEY = 'lab.customModels';
+const SIMULATED_KEY = 'lab.simulatedModels';
 const ENGINES_KEY = 'lab.engineChoices';
 
 export interface DownloadJob extends LoadSnapshot {
@@ -71,8 +74,35 @@ class ModelsStore {
   private jobProvider: WorkerEngineProvider | null = null;
   private jobAbort: AbortController | null = null;
 
+  /** Simulated models (no download): the simulated preset's three, then those added here. */
+  simulatedAdded = $state<SimulatedChoice[]>(readList<SimulatedChoice>(SIMULATED_KEY));
+  simulated = $derived<SimulatedChoice[]>([...PRESET_SIMULATED, ...this.simulatedAdded]);
+  simulatedError = $state<string | null>(null);
+
+  /** Add a simulated model from its parameters; the error is kept for the form. */
+  addSimulated(params: SimulatedFormParams): SimulatedChoice | null {
+    const made = simulatedFromForm(params);
+    this.simulatedError = 'error' in made ? made.error : null;
+    if ('error' in made) return null;
+    const known = this.simulated.find((m) => m.id === made.id);
+    if (known) return known;
+    this.simulatedAdded = [...this.simulatedAdded, made];
+    writeJson(SIMULATED_KEY, this.simulatedAdded);
+    return made;
+  }
+
+  removeSimulated(id: string): void {
+    this.simulatedAdded = this.simulatedAdded.filter((m) => m.id !== id);
+    writeJson(SIMULATED_KEY, this.simulatedAdded);
+  }
+
   find(id: string): LabModel | undefined {
     return this.all.find((m) => m.id === id);
+  }
+
+  /** A model's display label: catalog / custom models, or a simulated one (which says so). */
+  labelOf(id: string): string {
+    return this.find(id)?.label ?? this.simulated.find((m) => m.id === id)?.label ?? (isSimulatedId(id) ? simulatedName(id) : id);
   }
 
   dtypesOf = (id: string): string[] | undefined => {

@@ -1,0 +1,68 @@
+/**
+ * What the Results view says about a decision condition's diagnostics: the
+ * position-bias warning in words, which fit a figure comes from, and the
+ * reliability ceiling next to an r. Pure, so Node tests check the same words.
+ */
+import type { Ceiling, CeiledCorrelation, PositionDiagnostics } from '../lib/analysis';
+import type { DecisionConditionAnalysis, RunAnalysis } from './run-analysis';
+
+const pct = (x: number): string => `${Math.round(100 * x)} %`;
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
+
+/** Which fit learned weights come from, in words. */
+export function fitLabel(fit: 'hard' | 'soft' | null): string {
+  return fit === 'soft' ? 'soft fit (P(A))' : fit === 'hard' ? 'hard fit (0/1 choices)' : 'no fit yet';
+}
+
+/**
+ * The warning when one label takes ≥ 95 % of the hard choices, or null. It
+ * says what happened, why it matters and what the lab did about it.
+ */
+export function positionWarning(d: Pick<DecisionConditionAnalysis, 'position' | 'fit' | 'switchedToSoft'>): string | null {
+  const p: PositionDiagnostics | null = d.position;
+  if (!p?.degenerate) return null;
+  const label = p.aRate >= 0.5 ? 'A' : 'B';
+  const share = p.aRate >= 0.5 ? p.aRate : 1 - p.aRate;
+  const what = `The model answered "${label}" in ${pct(share)} of its decisions, whatever the options: its 0/1 choices say almost nothing about its weights.`;
+  const done = d.switchedToSoft
+    ? ' Learned weights here come from the soft fit, which reads P(A) instead.'
+    : d.fit === 'soft'
+      ? ''
+      : ' Its P(A) is not known, so the hard fit is all there is: treat its learned weights with care.';
+  const fix = p.pairs > 0 ? '' : ' Counterbalancing (each pair also shown swapped) removes this bias from the soft fit.';
+  return what + done + fix;
+}
+
+/** "ceiling 0.92 [0.88, 0.95], disattenuated r 0.97" for an r shown next to it. */
+export function ceilingText(c: Ceiling | undefined): string | null {
+  if (!c || !Number.isFinite(c.ceiling)) return null;
+  return `ceiling ${f2(c.ceiling)} [${f2(c.ci[0])}, ${f2(c.ci[1])}], disattenuated r ${f2(c.disattenuated)}`;
+}
+
+/** One r the Results view shows, with the fit its learned weights come from and its ceiling. */
+export interface RRow {
+  key: string;
+  /** "learned vs target", "reported vs learned", "reported vs target". */
+  comparison: string;
+  /** The condition whose figure it is (decision or report condition key). */
+  condition: string;
+  r: number;
+  ci: [number, number];
+  /** The fit behind the learned weights in it; null when none is (reported vs target). */
+  fit: 'hard' | 'soft' | null;
+  ceiling?: Ceiling;
+}
+
+/** Every r of a run, in the order the view lists them. */
+export function rRows(a: RunAnalysis): RRow[] {
+  const rows: RRow[] = [];
+  const row = (key: string, comparison: string, condition: string, c: CeiledCorrelation, fit: RRow['fit']) =>
+    rows.push({ key, comparison, condition, r: c.r, ci: c.ci, fit, ...(c.ceiling ? { ceiling: c.ceiling } : {}) });
+  for (const d of a.decisions) if (d.vsTarget) row(`${d.key}/target`, 'learned vs target', d.key, d.vsTarget, d.fit);
+  for (const r of a.reports) {
+    const fit = a.decisions.find((d) => d.key === r.about)?.fit ?? null;
+    if (r.vsLearned) row(`${r.key}/learned`, 'reported vs learned', r.key, r.vsLearned, fit);
+    if (r.vsTarget) row(`${r.key}/target`, 'reported vs target', r.key, r.vsTarget, null);
+  }
+  return rows;
+}
