@@ -11,7 +11,8 @@ import { rngFor } from '../rng';
 import { sampleOption, sampleTargetWeights } from '../sampling';
 import type { ExperimentSpec, ScenarioSource } from '../spec';
 import type { OptionValues, Scenario, Weights } from '../scenarios/types';
-import { writePaperScenariosCsv, writeTargetWeightsCsv } from '../paper-csv';
+import { writeTargetWeightsCsv } from '../paper-csv';
+import { exportPaperScenariosCsv } from '../scenarios/paper-csv';
 import {
   choiceKey,
   FILES,
@@ -121,7 +122,7 @@ function finish(manifest: TrainingSetManifest, parts: { train: TrainingExample[]
     { name: FILES.heldout, text: toJsonl(parts.heldout) },
     { name: FILES.evalSpec, text: json(primary) },
     ...(native ? [{ name: FILES.nativeSpec, text: json(native) }] : []),
-    { name: FILES.scenarios, text: writePaperScenariosCsv(parts.scenarios) },
+    { name: FILES.scenarios, text: exportPaperScenariosCsv(parts.scenarios) },
     { name: FILES.targets, text: writeTargetWeightsCsv(Object.entries(parts.targets)) },
     ...(parts.answers ? [{ name: FILES.answers, text: writeTargetWeightsCsv(Object.entries(parts.answers)) }] : []),
   ];
