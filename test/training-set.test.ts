@@ -88,7 +88,8 @@ describe('instilling set (Exp 1)', () => {
     expect(spec.models[0]).toMatchObject({ id: 'base-model', adapter: { id: 'out/adapter' } });
     const shown = new Set(train.map((e) => e.messages[1].content));
     const evalDecisions = plan.trials.filter((t) => t.kind === 'decision');
-    expect(evalDecisions.length).toBe(8 * 50);
+    // 50 per context, each also shown swapped where the preset counterbalances.
+    expect(evalDecisions.filter((t) => !t.id.endsWith('-swapped')).length).toBe(8 * 50);
     for (const t of evalDecisions) {
       const s = byId.get(t.scenarioId)!;
       expect(shown.has(decisionMessages(s, t.a, t.b)[1].content)).toBe(false);
