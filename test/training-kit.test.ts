@@ -2,9 +2,8 @@
  * The offline training kit (training/train_lora.py) on the CPU, on a tiny
  * random Llama made with transformers and exported to ONNX as transformers.js
  * models are (python/tiny_model.py): training on a small instilling set lowers
- * the answer loss and the kit reports held-out agreement with the targets
- * before and after (a 2-layer random model does not learn the rule itself in
- * a CPU test's budget: the figures are printed, not asserted to rise); the
+ * the answer loss and moves held-out choices toward the targets (agreement
+ * and mean P(target answer) before and after, printed); the
  * adapter it writes loads in the lab's transformers.js engine as is, and its
  * P(A) on 20 prompts equals PyTorch + PEFT's within 1e-3.
  */
@@ -64,15 +63,15 @@ beforeAll(() => {
     model,
     adapter: join(setDir, 'adapter'),
     scenarios: 1,
-    decisions: 300,
-    heldout: 50,
+    decisions: 600,
+    heldout: 100,
     nativeCount: 0,
   });
   for (const f of set.files) writeFileSync(join(setDir, f.name), f.text);
   adapter = join(setDir, 'adapter');
   const out = runPython(
     '../training/train_lora.py',
-    ['--data', setDir, '--base', model, '--out', adapter, '--lr', '5e-3', '--epochs', '3', '--rank', '16', '--eval-limit', '50'],
+    ['--data', setDir, '--base', model, '--out', adapter, '--lr', '2e-3', '--epochs', '16', '--warmup', '0.1', '--rank', '16', '--eval-limit', '100'],
     // One thread: a shared CPU with many threads contending is several times slower.
     { env: { OMP_NUM_THREADS: '1' }, timeoutMs: 1_500_000 },
   );
@@ -91,15 +90,12 @@ afterAll(() => {
 });
 
 describe.skipIf(pythonSkip)('training kit (CPU, tiny random Llama)', () => {
-  it('lowers the answer loss and reports held-out agreement with the targets before and after', () => {
+  it('lowers the answer loss and moves held-out choices toward the targets', () => {
     expect(report.epoch_loss.at(-1)!).toBeLessThan(0.8 * report.epoch_loss[0]);
-    for (const h of [report.heldout_before, report.heldout_after]) {
-      expect(h.n).toBe(50);
-      expect(h.agreement).toBeGreaterThanOrEqual(0);
-      expect(h.agreement).toBeLessThanOrEqual(1);
-    }
-    // Training moved the model's answers: P(target answer) changed on held-out decisions.
-    expect(report.heldout_after.mean_p_target).not.toBeCloseTo(report.heldout_before.mean_p_target, 3);
+    expect(report.heldout_before.n).toBe(100);
+    // Untrained, the random model answers "A" whatever the options: agreement is the share of "A" answers.
+    expect(report.heldout_after.agreement).toBeGreaterThan(report.heldout_before.agreement + 0.05);
+    expect(report.heldout_after.mean_p_target).toBeGreaterThan(report.heldout_before.mean_p_target + 0.04);
     for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'training_report.json']) expect(existsSync(join(adapter, f))).toBe(true);
   });
 
