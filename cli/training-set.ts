@@ -6,7 +6,8 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveScenarios } from '../src/lib/plan';
+import { buildPlan, resolveScenarios } from '../src/lib/plan';
+import { withInContext } from '../src/lib/in-context';
 import { ScenarioFormatError } from '../src/lib/scenarios';
 import {
   buildInstillSet,
@@ -29,6 +30,7 @@ const DEFAULT_MODEL = 'onnx-community/Qwen2.5-0.5B-Instruct';
 const HELP = `usage:
   npm run cli -- training-set instill --scenarios N --decisions K --seed S --out DIR [options]
   npm run cli -- training-set introspect (--from-targets DIR | --from-run RUN) --fold first|last|all --out DIR [options]
+  npm run cli -- training-set in-context (--from-targets DIR | --from-run RUN) --k 2,5,10 --out SPEC.json
   npm run cli -- training-set check DIR
 
 instill (Exp 1): N contexts with seeded random target weights, K decisions each, answered by the
@@ -44,6 +46,10 @@ a 'cli run' folder of that set's eval-spec.json), on one fold of the contexts.
   --scenario-file FILE  instill: contexts from a scenario-set JSON or the paper's scenarios.csv
   --rows A-B            with a paper CSV: only these data rows
   --seed S              introspect: override the instilling set's seed
+
+in-context: no training. The experiment spec of the set (or of the run) plus one self-report condition
+per k whose prompt first shows k correct self-reports for other contexts (targets, or the run's learned
+weights): the Exp 2/3 analogues for any model.
 
 Files: train.jsonl, heldout.jsonl, training-set.json, eval-spec.json (the matching evaluation),
 eval-spec-native.json (Exp 3), scenarios.csv, target_weights.csv, answer_weights.csv (introspect).
@@ -92,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       scenarios: { type: 'string' }, decisions: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
       'from-targets': { type: 'string' }, 'from-run': { type: 'string' }, fold: { type: 'string' }, heldout: { type: 'string' },
       examples: { type: 'string' }, native: { type: 'string' }, model: { type: 'string' }, adapter: { type: 'string' },
-      'scenario-file': { type: 'string' }, rows: { type: 'string' }, help: { type: 'boolean' },
+      'scenario-file': { type: 'string' }, rows: { type: 'string' }, k: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help || !sub || sub === '--help') {
@@ -109,6 +115,22 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (!values.out) return fail('--out DIR is required');
+    if (sub === 'in-context') {
+      if (!values['from-targets'] === !values['from-run']) return fail('give exactly one of --from-targets DIR and --from-run RUN');
+      const ks = (values.k ?? '').split(',').filter(Boolean).map(Number);
+      if (!ks.length || !ks.every((k) => Number.isInteger(k) && k >= 0)) return fail('--k needs a comma list of whole numbers, e.g. 2,5,10');
+      let spec;
+      if (values['from-targets']) spec = withInContext((await readSetFolder(resolve(values['from-targets']))).evalSpec, ks, 'target');
+      else {
+        const record = await new FolderStore(resolve(values['from-run']!)).readRecord();
+        if (!record) return fail(`${values['from-run']} holds no run (run.json is missing)`);
+        spec = withInContext(record.spec, ks, 'learned', fromRun(record).weights);
+      }
+      buildPlan(spec, resolveScenarios(spec)); // k larger than the contexts allow fails here, before writing
+      await writeFile(resolve(values.out), JSON.stringify(spec, null, 2) + '\n');
+      process.stderr.write(`wrote ${values.out}: ${spec.conditions.length} conditions (in-context k = ${ks.join(', ')})\n`);
+      return 0;
+    }
     const out = resolve(values.out);
     const adapter = values.adapter ?? join(values.out, 'adapter');
     if (sub === 'instill') {
@@ -156,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof TrainingSetError) return fail(`${e.problems.length} problem(s):\n  - ${e.problems.join('\n  - ')}`);
     if (e instanceof ScenarioFormatError) return fail(e.problems.map((p) => `${p.location}: ${p.message}`).join('\n  '));
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return fail((e as Error).message);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof RangeError) return fail((e as Error).message);
     throw e;
   }
 }

@@ -245,6 +245,18 @@ describe('cli training-set', () => {
     expect(r.stderr).toMatch(/train\.jsonl line \d+: the answer "B" disagrees with the paper's rule \(expected "A"\)/);
     r = cli('introspect', '--from-targets', inst, '--fold', 'middle', '--out', path.join(dir, 'x'));
     expect(r.stderr).toMatch(/--fold must be first, last or all/);
+    // In-context analogue of a set's evaluation: its eval spec plus one condition per k.
+    const fresh = path.join(dir, 'inst2');
+    expect(cli('instill', '--scenarios', '4', '--decisions', '5', '--seed', 'cli2', '--out', fresh).status).toBe(0);
+    const specFile = path.join(dir, 'icl.json');
+    r = cli('in-context', '--from-targets', fresh, '--k', '1,3', '--out', specFile);
+    expect(r.stderr).toMatch(/in-context k = 1, 3/);
+    const spec = parseSpec(readFileSync(specFile, 'utf8'));
+    expect(spec.conditions.filter((c) => c.kind === 'reports' && c.examples).map((c) => c.key)).toEqual(['in-context-k1', 'in-context-k3']);
+    expect(spec.scenarios.ids).toEqual(parseSpec(readFileSync(path.join(fresh, 'eval-spec.json'), 'utf8')).scenarios.ids);
+    r = cli('in-context', '--from-targets', fresh, '--k', '2,9', '--out', specFile);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/error: 9 in-context examples need 10 contexts in the experiment; it has 4/);
   }, 60_000);
 });
 

@@ -14,7 +14,7 @@ import { introspectionMessages, PAPER_PROMPTS, type ChatMessage, type PromptTemp
 import { rngFor, shuffled } from './rng';
 import { sampleOption } from './sampling';
 import type { OptionValues, Scenario, Weights } from './scenarios/types';
-import type { Condition, ReportCondition, ReportMode } from './spec';
+import type { Condition, ExperimentSpec, ReportCondition, ReportMode } from './spec';
 import { reportAnswer } from './training/set';
 
 /** The spec's description of a condition's shown self-reports. */
@@ -106,4 +106,15 @@ export function inContextConditions(opts: { reporter: string; about: string; ks:
     mode: opts.mode ?? 'constrained',
     examples: { k, answers: opts.answers ?? 'target', ...(opts.weights ? { weights: opts.weights } : {}) },
   }));
+}
+
+/**
+ * A spec plus in-context self-report conditions about its first decision
+ * condition, by its first model: the Exp 2/3 analogue of an evaluation spec.
+ */
+export function withInContext(spec: ExperimentSpec, ks: number[], answers: 'target' | 'learned', weights?: Record<string, Weights>): ExperimentSpec {
+  const decide = spec.conditions.find((c) => c.kind === 'decisions' && c.pool === undefined);
+  if (!decide || decide.kind !== 'decisions') throw new RangeError('the spec has no decision condition for in-context self-reports to be about');
+  const added = inContextConditions({ reporter: decide.model, about: decide.key, ks, answers, ...(weights ? { weights } : {}) });
+  return { ...spec, name: `${spec.name} + in-context self-reports`, conditions: [...spec.conditions.filter((c) => !added.some((a) => a.key === c.key)), ...added] };
 }
