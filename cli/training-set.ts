@@ -165,7 +165,8 @@ export async function main(argv: string[]): Promise<number> {
           answers: values['from-run'] ? 'learned' : 'target',
           seed: values.seed ?? inputs.seed,
           model: values.model ?? inputs.model,
-          adapter: values.adapter ?? inputs.adapter ?? adapter,
+          // The introspection-trained adapter (training continues the instilled one into this folder).
+          adapter,
           fold,
           examples: count(values.examples, 'examples'),
           heldout: count(values.heldout, 'heldout'),

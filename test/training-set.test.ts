@@ -238,6 +238,8 @@ describe('cli training-set', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/2 contexts trained, 2 held out, 4 native.*Exp 2/);
     expect(cli('check', path.join(dir, 'i2')).status).toBe(0);
+    // Its evaluation loads the introspection-trained adapter, which the README's command writes into the set's folder.
+    expect(parseSpec(readFileSync(path.join(dir, 'i2', 'eval-spec.json'), 'utf8')).models[0].adapter).toEqual({ id: path.join(dir, 'i2', 'adapter') });
     const train = path.join(inst, 'train.jsonl');
     writeFileSync(train, readFileSync(train, 'utf8').replace('"content":"A"}', '"content":"B"}'));
     r = cli('check', inst);
