@@ -13,6 +13,7 @@ export interface CliCommand {
 const commands: Record<string, () => Promise<CliCommand>> = {
   analyze: () => import('./analyze'),
   run: () => import('./run'),
+  'training-set': () => import('./training-set'),
 };
 
 function usage(): string {

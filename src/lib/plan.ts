@@ -7,6 +7,7 @@
  * all reporters): comparisons between models are paired by construction.
  */
 import { rngFor } from './rng';
+import { pickShownReports, type ShownReport } from './in-context';
 import { sampleOption, sampleTargetWeights } from './sampling';
 import type { OptionValues, Scenario, Weights } from './scenarios/types';
 import type { ExperimentSpec, ReportMode } from './spec';
@@ -44,6 +45,8 @@ export interface ReportTrial extends TrialBase {
   mode: ReportMode;
   /** Observer trial: the first k decisions of this pool condition in the scenario are shown first. */
   observe?: { pool?: string; k: number };
+  /** In-context trial: these other contexts' correct self-reports are shown first (src/lib/in-context.ts). */
+  shown?: ShownReport[];
 }
 
 export type Trial = DecisionTrial | ReportTrial;
@@ -123,7 +126,8 @@ export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]):
         const b = sampleOption(scenario.attributes, rng);
         const base = { id: trialIdOf(c.key, scenario.id, index), condition: c.key, scenarioId: scenario.id, index, a, b };
         if (c.kind === 'reports') {
-          trials.push({ ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode, ...(c.observe ? { observe: { ...c.observe } } : {}) });
+          const shown = c.examples ? { shown: pickShownReports(spec.seed, planned, scenario.id, c.examples.k) } : {};
+          trials.push({ ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode, ...(c.observe ? { observe: { ...c.observe } } : {}), ...shown });
           continue;
         }
         trials.push({ ...base, kind: 'decision', model: c.model, ...(pool ? { pool: true as const } : {}) });

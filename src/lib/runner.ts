@@ -9,6 +9,7 @@ import { EngineError } from './engine/types';
 import type { PlannedScenario, Trial } from './plan';
 import { decisionMessages, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from './prompts';
 import { needsExamples, shownDecisions } from './observers';
+import { inContextTrialMessages } from './in-context';
 import type { RunMeta, RunStore, TrialResult } from './runs';
 import { indexResults, StorageError } from './runs';
 import type { ModelRef } from './spec';
@@ -62,8 +63,10 @@ export interface RunOptions {
 }
 
 /** A trial's prompt; an observer's shows `examples` (the decisions it is shown). */
-export function trialMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec'>, examples?: ObservedDecision[]): ChatMessage[] {
+export function trialMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec' | 'plan'>, examples?: ObservedDecision[]): ChatMessage[] {
   const prompts = meta.spec.prompts ?? PAPER_PROMPTS;
+  if (trial.kind === 'report' && trial.shown)
+    return inContextTrialMessages({ ...trial, shown: trial.shown }, meta.plan.scenarios, meta.spec.conditions.find((c) => c.key === trial.condition), prompts);
   if (trial.kind === 'report' && trial.observe) return observationMessages(planned.scenario, trial.a, trial.b, examples ?? [], prompts);
   const make = trial.kind === 'decision' ? decisionMessages : introspectionMessages;
   return make(planned.scenario, trial.a, trial.b, prompts);

@@ -6,6 +6,7 @@
  */
 import type { PromptTemplates } from './prompts';
 import { checkTemplates } from './prompts';
+import { checkInContext, type InContextExamples } from './in-context';
 import type { ScenarioSet } from './scenarios/format';
 import { isSimulatedId, parseSimulatedId } from './simulated';
 
@@ -71,6 +72,12 @@ export interface ReportCondition {
    * when k = 0). Absent: a self-report prompt (the paper's introspection task).
    */
   observe?: { pool?: string; k: number };
+  /**
+   * In-context introspection training (issue 11): before the question, k correct
+   * self-reports for other contexts of the experiment are shown as earlier turns
+   * (src/lib/in-context.ts). Absent: the paper's self-report prompt.
+   */
+  examples?: InContextExamples;
 }
 
 export type Condition = DecisionCondition | ReportCondition;
@@ -191,6 +198,7 @@ export function validateSpec(input: unknown): ExperimentSpec {
         else if (pools.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" is an example pool; name the decisions the learned weights come from.`);
         if (c.mode !== 'constrained' && c.mode !== 'free') p.push(`${at}: mode must be "constrained" or "free".`);
         if (c.observe !== undefined) p.push(...observeProblems(at, c.observe, pools, deciderOf.get(String(c.about))));
+        if (c.examples !== undefined) p.push(...checkInContext(c.examples, at), ...(c.observe !== undefined ? [`${at}: a condition shows either observed decisions or in-context self-reports, not both.`] : []));
       } else p.push(`${at}: kind must be "decisions" or "reports".`);
     });
   }
