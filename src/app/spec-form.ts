@@ -9,6 +9,8 @@ import { isSimulatedId } from '../lib/simulated';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
 import { SpecError, validateSpec, type AdapterRef, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
 import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
+import { withInContext } from '../lib/in-context';
+import type { PaperStep } from '../lib/paper-figures';
 
 export interface ModelChoice {
   id: string;
@@ -60,6 +62,10 @@ export interface SpecForm {
   counterbalance?: boolean;
   mode: ReportMode;
   prompts: PromptTemplates;
+  /** The paper's experiment this replicates (kept from a step's spec; absent = none). */
+  paperStep?: PaperStep;
+  /** In-context self-report conditions, one per k, answers from the targets (kept from a loaded spec; absent = none). */
+  inContext?: number[];
 }
 
 export const PRESET_LABELS: Record<PresetName, string> = {
@@ -191,7 +197,8 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
   const source: ExperimentSpec['scenarios'] = set ? { source: 'inline', set } : { source: 'builtin' };
   spec.scenarios = form.scenarioIds.length ? { ...source, ids: [...form.scenarioIds] } : { ...source, count: form.scenarioCount };
   if (!samePrompts(form.prompts, PAPER_PROMPTS)) spec.prompts = { ...form.prompts };
-  return spec;
+  if (form.paperStep) spec.paperStep = form.paperStep;
+  return form.inContext?.length ? { ...withInContext(spec, form.inContext, 'target'), name: spec.name } : spec;
 }
 
 function choiceFrom(ref: ModelRef | undefined): ModelChoice | null {
@@ -227,7 +234,9 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
   const several = spec.models.length > 2 || spec.conditions.some((c) => c.kind === 'reports' && c.observe);
   const self = several ? spec.models[0] : (spec.models.find((m) => m.key === 'self') ?? spec.models[0]);
   const control = several ? spec.models[1] : spec.models.find((m) => m.key === 'control');
-  const report = spec.conditions.find((c) => c.kind === 'reports');
+  const report = spec.conditions.find((c) => c.kind === 'reports' && !c.examples);
+  // In-context conditions with answers from the targets come back from their k (learned-weight answers need the run they came from).
+  const inContext = [...new Set(spec.conditions.flatMap((c) => (c.kind === 'reports' && c.examples?.answers === 'target' ? [c.examples.k] : [])))].sort((a, b) => a - b);
   if (problems.length) throw new SpecError(problems);
   const preset: PresetName = several
     ? spec.models.every((m) => isSimulatedId(m.id)) ? 'simulated' : 'who-knows'
@@ -250,6 +259,8 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
     counterbalance: spec.counterbalance ?? false,
     mode: report && report.kind === 'reports' ? report.mode : 'constrained',
     prompts: spec.prompts ? { ...spec.prompts } : { ...PAPER_PROMPTS },
+    ...(spec.paperStep ? { paperStep: spec.paperStep } : {}),
+    ...(inContext.length ? { inContext } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { checkTemplates } from './prompts';
 import { checkInContext, type InContextExamples } from './in-context';
 import type { ScenarioSet } from './scenarios/format';
 import { isSimulatedId, parseSimulatedId } from './simulated';
+import { PAPER_STEPS, type PaperStep } from './paper-figures';
 
 export const SPEC_FORMAT = 'introspection-lab/experiment';
 export const SPEC_VERSION = 1;
@@ -111,6 +112,8 @@ export interface ExperimentSpec {
   conditions: Condition[];
   /** Prompt templates; the paper's when absent. */
   prompts?: PromptTemplates;
+  /** Which of the paper's experiments this run replicates (the lab's "Replicate the paper" steps): its results show the paper's figures as marks. Absent = none. */
+  paperStep?: PaperStep;
 }
 
 export class SpecError extends Error {
@@ -135,6 +138,7 @@ export function validateSpec(input: unknown): ExperimentSpec {
   if (!isCount(s.decisionsPerScenario, 0)) p.push('decisionsPerScenario must be an integer ≥ 0.');
   if (!isCount(s.reportsPerScenario, 0)) p.push('reportsPerScenario must be an integer ≥ 0.');
   if (s.counterbalance !== undefined && typeof s.counterbalance !== 'boolean') p.push('counterbalance must be true or false.');
+  if (s.paperStep !== undefined && !PAPER_STEPS.includes(s.paperStep as PaperStep)) p.push(`paperStep must be one of ${PAPER_STEPS.join(', ')} (got ${JSON.stringify(s.paperStep)}).`);
 
   const sc = s.scenarios;
   if (!isObj(sc)) p.push('scenarios must be an object.');

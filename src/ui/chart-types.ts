@@ -1,3 +1,5 @@
+import type { PaperMark } from '../lib/paper-figures';
+
 /** Data shapes the charts take. */
 export interface Series {
   key: string;
@@ -14,4 +16,6 @@ export interface Bar {
   color: string;
   /** The highest r the measurements' reliability allows (drawn as a dashed mark). */
   ceiling?: number;
+  /** Reference figures from the paper (runs of a "Replicate the paper" step), drawn as solid ticks. */
+  marks?: PaperMark[];
 }

@@ -2,6 +2,7 @@
 import { library } from './library.svelte';
 import { scatterPoints, scenarioTrials, type ReportConditionAnalysis } from '../../app/run-analysis';
 import type { Bar, Series } from '../chart-types';
+import { paperMarks } from '../../lib/paper-figures';
 import { shortModelName } from '../../app/format';
 import { modelWithAdapterName } from '../../app/adapters';
 
@@ -36,12 +37,24 @@ class ResultsStore {
   bars = $derived.by<Bar[]>(() => {
     const a = library.analysis;
     if (!a) return [];
+    // A run of a "Replicate the paper" step: the paper's figures as marks (self-reports vs learned; learned vs target).
+    const step = library.record?.spec.paperStep;
     const out: Bar[] = a.reports.map((r) => {
       const c = this.against === 'learned' ? r.vsLearned : r.vsTarget;
-      return { key: r.key, label: conditionLabel(r), r: c?.r ?? NaN, ci: c?.ci ?? [NaN, NaN], color: r.isSelf ? COLORS.self : COLORS.control, ceiling: c?.ceiling?.ceiling };
+      const marks = step && r.isSelf && !r.observer && this.against === 'learned' ? paperMarks(step, 'self') : undefined;
+      return { key: r.key, label: conditionLabel(r), r: c?.r ?? NaN, ci: c?.ci ?? [NaN, NaN], color: r.isSelf ? COLORS.self : COLORS.control, ceiling: c?.ceiling?.ceiling, ...(marks ? { marks } : {}) };
     });
     for (const d of a.decisions)
-      if (d.vsTarget) out.push({ key: `${d.key}-target`, label: 'Learned vs target', r: d.vsTarget.r, ci: d.vsTarget.ci, color: COLORS.target, ceiling: d.vsTarget.ceiling?.ceiling });
+      if (d.vsTarget)
+        out.push({
+          key: `${d.key}-target`,
+          label: 'Learned vs target',
+          r: d.vsTarget.r,
+          ci: d.vsTarget.ci,
+          color: COLORS.target,
+          ceiling: d.vsTarget.ceiling?.ceiling,
+          ...(step ? { marks: paperMarks(step, 'learned-vs-target') } : {}),
+        });
     return out;
   });
 

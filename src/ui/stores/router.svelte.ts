@@ -1,8 +1,9 @@
 /** Which view is shown, kept in the URL hash (#/models, #/results/run-…) so Back and reload work. */
-export type View = 'models' | 'experiment' | 'run' | 'results' | 'runs';
+export type View = 'models' | 'replicate' | 'experiment' | 'run' | 'results' | 'runs';
 
 export const VIEWS: Array<{ id: View; label: string }> = [
   { id: 'models', label: 'Models' },
+  { id: 'replicate', label: 'Replicate the paper' },
   { id: 'experiment', label: 'Experiment' },
   { id: 'run', label: 'Run' },
   { id: 'results', label: 'Results' },

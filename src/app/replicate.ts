@@ -1,0 +1,123 @@
+/**
+ * "Replicate the paper": Exp 1 → 2 → 3 as steps. Each step has a training set
+ * (from the lab's builders), the kit's one training command (training/README.md),
+ * an adapter, and the matched evaluation: the set's eval spec with the chosen
+ * base model + adapter and the base as the off-the-shelf control, marked with
+ * the step (`paperStep`) so its results carry the paper's figures. Exp 2 and 3
+ * also have the no-training analogue: the instilled model shown k correct
+ * self-reports in context. Pure: the state is plain JSON the store keeps in
+ * localStorage; runs are found by their spec's step, so they need no copy here.
+ */
+import { parseSpec, type ExperimentSpec } from '../lib/spec';
+import type { BuiltSet } from '../lib/training';
+import { FILES } from '../lib/training';
+import { PAPER_STEPS, type PaperStep } from '../lib/paper-figures';
+import type { RunMeta } from '../lib/runs';
+import { formFromSpec, type ModelChoice, type SpecForm } from './spec-form';
+import { labTrainingSets, type LabSetOptions } from './training-set';
+
+/** How a step's self-reports are made: a trained adapter, or (Exp 2/3) examples in the context. */
+export type StepMode = 'adapter' | 'in-context';
+
+export interface ReplicateState {
+  /** Sizes and seed of the sets (the base model is the set's `model`). */
+  sets: LabSetOptions;
+  /** When each step's set was downloaded (ISO time). */
+  downloaded: Partial<Record<PaperStep, string>>;
+  /** The adapter each step evaluates: its id (served folder, Hub id or stored:NAME). */
+  adapters: Partial<Record<PaperStep, string>>;
+  mode: Partial<Record<PaperStep, StepMode>>;
+}
+
+export const DEFAULT_SETS: LabSetOptions = { seed: 'introspection-lab', model: '', scenarios: 100, decisions: 50 };
+
+/** A stored state, whatever its shape (an old or hand-edited one): unknown parts fall back to the defaults. */
+export function readReplicateState(raw: unknown): ReplicateState {
+  const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const sets = (typeof o.sets === 'object' && o.sets !== null ? o.sets : {}) as Record<string, unknown>;
+  const count = (v: unknown, d: number) => (Number.isInteger(v) && (v as number) >= 1 ? (v as number) : d);
+  const perStep = <T>(v: unknown, ok: (x: unknown) => x is T): Partial<Record<PaperStep, T>> => {
+    const m = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+    return Object.fromEntries(PAPER_STEPS.filter((s) => ok(m[s])).map((s) => [s, m[s] as T]));
+  };
+  const isString = (x: unknown): x is string => typeof x === 'string' && x.length > 0;
+  return {
+    sets: {
+      seed: isString(sets.seed) ? sets.seed : DEFAULT_SETS.seed,
+      model: typeof sets.model === 'string' ? sets.model : '',
+      scenarios: count(sets.scenarios, DEFAULT_SETS.scenarios),
+      decisions: count(sets.decisions, DEFAULT_SETS.decisions),
+    },
+    downloaded: perStep(o.downloaded, isString),
+    adapters: perStep(o.adapters, isString),
+    mode: perStep(o.mode, (x): x is StepMode => x === 'adapter' || x === 'in-context'),
+  };
+}
+
+/** Which lab set a step trains on: Exp 1 the instilling set; Exp 2 the first half's self-reports (tested on the last); Exp 3 all. */
+export function stepSet(sets: ReturnType<typeof labTrainingSets>, step: PaperStep): BuiltSet {
+  return step === 'exp1' ? sets.instill : step === 'exp2' ? sets.introspect.first : sets.introspect.all;
+}
+
+/** Folder names the commands use for each step's set. */
+export const SET_FOLDER: Record<PaperStep, string> = { exp1: 'instill', exp2: 'itrain-first', exp3: 'itrain-all' };
+
+/** The kit's one command (training/README.md): Exp 2/3 continue the instilled adapter. */
+export function trainCommand(step: PaperStep, base: string): string {
+  const dir = `sets/${SET_FOLDER[step]}`;
+  const init = step === 'exp1' ? '' : ` --init-adapter sets/${SET_FOLDER.exp1}/adapter`;
+  return `python training/train_lora.py --data ${dir} --base ${base || 'MODEL'}${init} --out ${dir}/adapter`;
+}
+
+/** In-context analogue: how many correct self-reports to show, leaving at least one other context. */
+export function inContextK(contexts: number): number {
+  return Math.max(1, Math.min(5, contexts - 1));
+}
+
+export interface StepEvaluation {
+  base: ModelChoice;
+  /** The adapter of the evaluated model: the step's (mode adapter) or the instilled one (in-context). */
+  adapter: string | null;
+  mode: StepMode;
+}
+
+/**
+ * The form that runs a step's matched evaluation: the set's eval spec, the base
+ * model + adapter as "self", the base alone as the control, the step marked.
+ */
+export function stepForm(set: BuiltSet, step: PaperStep, e: StepEvaluation): SpecForm {
+  const text = set.files.find((f) => f.name === FILES.evalSpec)?.text;
+  if (!text) throw new Error(`The ${SET_FOLDER[step]} set has no ${FILES.evalSpec}.`);
+  const spec: ExperimentSpec = parseSpec(text);
+  const form = formFromSpec({ ...spec, paperStep: step });
+  const inContext = e.mode === 'in-context';
+  return {
+    ...form,
+    name: `${spec.name}${inContext ? ' (in-context analogue)' : ''}`,
+    model: { ...e.base, ...(e.adapter ? { adapter: { id: e.adapter } } : {}) },
+    control: { ...e.base },
+    ...(inContext ? { inContext: [inContextK(spec.scenarios.ids?.length ?? 2)] } : {}),
+  };
+}
+
+/** The adapter a step's evaluation loads: its own, or for the in-context analogue the instilled one (Exp 1's), if any. */
+export function evaluatedAdapter(state: ReplicateState, step: PaperStep): string | null {
+  return (state.mode[step] === 'in-context' ? state.adapters.exp1 : state.adapters[step]) ?? null;
+}
+
+/** The newest finished-or-not run of a step (runs carry their step in the spec). */
+export function latestStepRun<M extends Pick<RunMeta, 'id' | 'createdAt' | 'spec'>>(runs: readonly M[], step: PaperStep): M | null {
+  return runs.filter((r) => r.spec.paperStep === step).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0] ?? null;
+}
+
+export type StepPart = 'set' | 'adapter' | 'run';
+
+/** What of a step is done, in order (training shows as its adapter); the in-context analogue needs no set or adapter of its own. */
+export function stepProgress(state: ReplicateState, step: PaperStep, hasRun: boolean): Record<StepPart, boolean> {
+  const inContext = state.mode[step] === 'in-context';
+  return {
+    set: inContext || Boolean(state.downloaded[step]),
+    adapter: inContext || Boolean(state.adapters[step]),
+    run: hasRun,
+  };
+}
