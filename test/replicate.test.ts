@@ -1,0 +1,140 @@
+/**
+ * "Replicate the paper": the reference figures (one module, the paper as
+ * source), the step state read back from storage, and each step's matched
+ * evaluation — the set's contexts and targets, base + adapter vs the base,
+ * marked with the step — including the in-context analogue for Exp 2/3.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LEARNED_VS_TARGET, PAPER, paperMarks, preferenceUptake } from '../src/lib/paper-figures';
+import {
+  evaluatedAdapter,
+  inContextK,
+  latestStepRun,
+  readReplicateState,
+  stepForm,
+  stepProgress,
+  stepSet,
+  trainCommand,
+} from '../src/app/replicate';
+import { labTrainingSets } from '../src/app/training-set';
+import { formFromSpec, specFromForm, type ModelChoice } from '../src/app/spec-form';
+import { buildPlan, resolveScenarios } from '../src/lib/plan';
+import { parseSpec, SpecError, validateSpec, type ExperimentSpec } from '../src/lib/spec';
+import { FILES } from '../src/lib/training';
+
+const root = join(__dirname, '..');
+const base: ModelChoice = { id: '/models/tiny-llama', label: 'tiny-llama', device: 'auto', dtype: 'auto', engine: 'auto' };
+const sets = labTrainingSets({ seed: 'rep-test', model: base.id, scenarios: 6, decisions: 4 });
+
+describe('the paper reference figures', () => {
+  it('are the paper\'s numbers, per step and per model', () => {
+    expect(LEARNED_VS_TARGET).toEqual([0.84, 0.87]);
+    expect(paperMarks('exp1', 'self').map((m) => m.value)).toEqual([0.54, 0.5]);
+    expect(paperMarks('exp2', 'self').map((m) => m.value)).toEqual([0.74, 0.75]);
+    // Exp 3: before introspection training, then after.
+    expect(paperMarks('exp3', 'self').map((m) => m.value)).toEqual([0.46, 0.4, 0.71, 0.7]);
+    expect(paperMarks('exp3', 'self')[0].label).toBe('paper before training, GPT-4o .46');
+    expect(paperMarks('exp2', 'learned-vs-target').map((m) => m.label)).toEqual(['paper, GPT-4o .84', 'paper, GPT-4o-mini .87']);
+    expect(PAPER.exp3.before).toEqual([0.46, 0.4]);
+  });
+
+  it('say plainly when the preferences did not take', () => {
+    expect(preferenceUptake(0.1).verdict).toBe('failed');
+    expect(preferenceUptake(0.1).text).toMatch(/^No: learned vs target r = \.10 .*did not instil/);
+    expect(preferenceUptake(-0.3).text).toContain('r = -0.30');
+    expect(preferenceUptake(0.45).verdict).toBe('partly');
+    expect(preferenceUptake(0.85).verdict).toBe('took');
+    expect(preferenceUptake(NaN).verdict).toBe('unknown');
+    expect(preferenceUptake(null).verdict).toBe('unknown');
+  });
+});
+
+describe('the steps\' state', () => {
+  it('reads back what was stored, and falls back on anything else', () => {
+    const state = readReplicateState({
+      sets: { seed: 's', model: 'm', scenarios: 4, decisions: 3 },
+      downloaded: { exp1: '2026-01-01T00:00:00Z', exp9: 'x' },
+      adapters: { exp1: 'stored:a', exp2: 7 },
+      mode: { exp2: 'in-context', exp3: 'telepathy' },
+    });
+    expect(readReplicateState(JSON.parse(JSON.stringify(state)))).toEqual(state);
+    expect(state).toEqual({
+      sets: { seed: 's', model: 'm', scenarios: 4, decisions: 3 },
+      downloaded: { exp1: '2026-01-01T00:00:00Z' },
+      adapters: { exp1: 'stored:a' },
+      mode: { exp2: 'in-context' },
+    });
+    for (const bad of [null, 'x', 3, { sets: { scenarios: -1, decisions: 1.5 } }])
+      expect(readReplicateState(bad)).toEqual({ sets: { seed: 'introspection-lab', model: '', scenarios: 100, decisions: 50 }, downloaded: {}, adapters: {}, mode: {} });
+  });
+
+  it('progress: set, adapter, run; the in-context analogue needs no set or adapter', () => {
+    const s = readReplicateState({ downloaded: { exp1: 't' }, adapters: { exp1: 'a' }, mode: { exp3: 'in-context' } });
+    expect(stepProgress(s, 'exp1', false)).toEqual({ set: true, adapter: true, run: false });
+    expect(stepProgress(s, 'exp2', true)).toEqual({ set: false, adapter: false, run: true });
+    expect(stepProgress(s, 'exp3', false)).toEqual({ set: true, adapter: true, run: false });
+    // The in-context analogue evaluates the instilled (Exp 1) adapter.
+    expect(evaluatedAdapter(s, 'exp3')).toBe('a');
+    expect(evaluatedAdapter(s, 'exp2')).toBeNull();
+  });
+
+  it('finds a step\'s newest run by its spec', () => {
+    const run = (id: string, createdAt: string, paperStep?: ExperimentSpec['paperStep']) => ({ id, createdAt, spec: { paperStep } as ExperimentSpec });
+    const runs = [run('a', '2026-01-01', 'exp1'), run('b', '2026-01-03', 'exp1'), run('c', '2026-01-04'), run('d', '2026-01-02', 'exp2')];
+    expect(latestStepRun(runs, 'exp1')?.id).toBe('b');
+    expect(latestStepRun(runs, 'exp2')?.id).toBe('d');
+    expect(latestStepRun(runs, 'exp3')).toBeNull();
+  });
+
+  it('the training commands are the kit\'s (training/README.md)', () => {
+    const readme = readFileSync(join(root, 'training', 'README.md'), 'utf8');
+    expect(readme).toContain(trainCommand('exp1', 'Qwen/Qwen2.5-0.5B-Instruct'));
+    expect(trainCommand('exp2', 'B')).toBe('python training/train_lora.py --data sets/itrain-first --base B --init-adapter sets/instill/adapter --out sets/itrain-first/adapter');
+    expect(trainCommand('exp3', 'B')).toContain('--data sets/itrain-all ');
+  });
+});
+
+describe('a step\'s matched evaluation', () => {
+  const evalSpec = (step: 'exp1' | 'exp2' | 'exp3') => parseSpec(stepSet(sets, step).files.find((f) => f.name === FILES.evalSpec)!.text);
+
+  it.each(['exp1', 'exp2', 'exp3'] as const)('%s: the set\'s contexts and targets, base + adapter vs the base, the step marked', (step) => {
+    const form = stepForm(stepSet(sets, step), step, { base, adapter: 'stored:trained', mode: 'adapter' });
+    const spec = validateSpec(specFromForm(form));
+    expect(spec.paperStep).toBe(step);
+    expect(spec.models.map((m) => [m.key, m.id, m.adapter?.id ?? null])).toEqual([
+      ['self', base.id, 'stored:trained'],
+      ['control', base.id, null],
+    ]);
+    const want = evalSpec(step);
+    expect(spec.scenarios.ids).toEqual(want.scenarios.ids);
+    // The form drops scenarios.targets: the plan must still evaluate against the set's targets.
+    const planned = buildPlan(spec, resolveScenarios(spec)).scenarios.map((p) => [p.scenario.id, p.target]);
+    expect(planned).toEqual(buildPlan(want, resolveScenarios(want)).scenarios.map((p) => [p.scenario.id, p.target]));
+    for (const [id, target] of planned) if (want.scenarios.targets) expect(target).toEqual(want.scenarios.targets[id as string]);
+    // The step survives saving the spec and loading it again.
+    expect(specFromForm(formFromSpec(parseSpec(JSON.stringify(spec)))).paperStep).toBe(step);
+  });
+
+  it('Exp 2 without training: k correct self-reports in context, next to the plain self-report', () => {
+    const form = stepForm(stepSet(sets, 'exp2'), 'exp2', { base, adapter: 'stored:instilled', mode: 'in-context' });
+    const spec = validateSpec(specFromForm(form));
+    const held = evalSpec('exp2').scenarios.ids!;
+    const k = inContextK(held.length);
+    expect(k).toBe(2);
+    const shown = spec.conditions.filter((c) => c.kind === 'reports' && c.examples);
+    expect(shown).toEqual([expect.objectContaining({ key: `in-context-k${k}`, reporter: 'self', examples: { k, answers: 'target' } })]);
+    expect(spec.conditions.some((c) => c.kind === 'reports' && c.reporter === 'self' && !c.examples)).toBe(true);
+    expect(spec.name).toMatch(/in-context analogue/);
+    // Loading the spec again keeps the condition.
+    expect(specFromForm(formFromSpec(parseSpec(JSON.stringify(spec)))).conditions).toEqual(spec.conditions);
+  });
+
+  it('a spec with an unknown step is refused with the reason; none means no step', () => {
+    const spec = evalSpec('exp1');
+    expect(spec.paperStep).toBeUndefined();
+    expect(() => validateSpec({ ...spec, paperStep: 'exp4' })).toThrow(SpecError);
+    expect(() => validateSpec({ ...spec, paperStep: 'exp4' })).toThrow(/paperStep must be one of exp1, exp2, exp3/);
+  });
+});
