@@ -45,6 +45,9 @@ describe('the paper reference figures', () => {
     expect(preferenceUptake(0.1).text).toMatch(/^No: learned vs target r = \.10 .*did not instil/);
     expect(preferenceUptake(-0.3).text).toContain('r = -0.30');
     expect(preferenceUptake(0.45).verdict).toBe('partly');
+    // Judged as shown: .2966 reads ".30", so "partly", not "No".
+    expect(preferenceUptake(0.2966)).toMatchObject({ verdict: 'partly', text: expect.stringContaining('r = .30') });
+    expect(preferenceUptake(0.294).verdict).toBe('failed');
     expect(preferenceUptake(0.85).verdict).toBe('took');
     expect(preferenceUptake(NaN).verdict).toBe('unknown');
     expect(preferenceUptake(null).verdict).toBe('unknown');

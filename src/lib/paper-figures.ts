@@ -62,6 +62,8 @@ export type Uptake = 'took' | 'partly' | 'failed' | 'unknown';
 export function preferenceUptake(r: number | null | undefined): { verdict: Uptake; text: string } {
   if (r === null || r === undefined || !Number.isFinite(r)) return { verdict: 'unknown', text: 'No learned-vs-target correlation yet: the run has too few decisions to fit.' };
   const paper = `the paper: ${LEARNED_VS_TARGET.map(fmt).join(' / ')}`;
+  // Judge the r as shown (two decimals), so the verdict never contradicts the number next to it.
+  r = Math.round(r * 100) / 100;
   if (r >= 0.6) return { verdict: 'took', text: `Yes: learned vs target r = ${fmt(r)} (${paper}). The self-reports can be read against instilled preferences.` };
   if (r >= 0.3)
     return { verdict: 'partly', text: `Partly: learned vs target r = ${fmt(r)} (${paper}). The instilled preferences show, weakly; read the self-reports with care.` };
