@@ -160,6 +160,7 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       const run2 = await newestRun(page);
       await page.getByTestId('see-results').click();
       await page.locator('[data-testid=paper-check][data-step=exp2]').waitFor();
+      expect(await page.locator('main').textContent()).toContain('Self-report (1 shown): tiny-llama + instilled');
       // Both self-report conditions (plain and in context) carry Exp 2's marks.
       await expect.poll(() => marksOf(page)).toEqual(expect.arrayContaining([0.74, 0.75]));
       expect((await marksOf(page)).filter((v) => v === 0.74)).toHaveLength(2);

@@ -11,7 +11,10 @@ export const COLORS = { self: 'var(--self)', control: 'var(--control)', target: 
 export function conditionLabel(r: ReportConditionAnalysis): string {
   // Base and base + adapter share an id: name the adapter.
   const model = library.record?.spec.models.find((m) => m.key === r.reporter);
-  return `${r.isSelf ? 'Self-report' : 'Control'}: ${model ? modelWithAdapterName(model, shortModelName) : shortModelName(r.reporterId)}`;
+  // In-context conditions share the reporter: say how many self-reports were shown.
+  const shown = library.record?.spec.conditions.find((c) => c.key === r.key);
+  const k = shown?.kind === 'reports' && shown.examples ? ` (${shown.examples.k} shown)` : '';
+  return `${r.isSelf ? 'Self-report' : 'Control'}${k}: ${model ? modelWithAdapterName(model, shortModelName) : shortModelName(r.reporterId)}`;
 }
 
 class ResultsStore {
