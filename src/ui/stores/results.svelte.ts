@@ -3,6 +3,7 @@ import { library } from './library.svelte';
 import { scatterPoints, scenarioTrials, type ReportConditionAnalysis } from '../../app/run-analysis';
 import type { Bar, Series } from '../chart-types';
 import { shortModelName } from '../../app/format';
+import { OKABE_ITO } from '../../app/privileged-view';
 import { conditionLabel as labelOf, isSeveral, reportGroups } from '../../app/report-groups';
 
 export const COLORS = { self: 'var(--self)', control: 'var(--control)', target: 'var(--target)' };
@@ -23,10 +24,12 @@ class ResultsStore {
   series = $derived.by<Series[]>(() => {
     const a = library.analysis;
     if (!a) return [];
+    const models = library.record?.spec.models.map((m) => m.key) ?? [];
     return a.reports.filter((r) => !r.observer).map((r) => ({
       key: r.key,
       label: conditionLabel(r),
-      color: r.isSelf ? COLORS.self : COLORS.control,
+      // Several models: one Okabe–Ito colour per reporter, as in the privileged-access charts.
+      color: this.several ? OKABE_ITO[Math.max(0, models.indexOf(r.reporter)) % OKABE_ITO.length] : r.isSelf ? COLORS.self : COLORS.control,
       points: scatterPoints(a, r.key, this.against).map((p) => ({
         x: p.x,
         y: p.y,
