@@ -14,4 +14,6 @@ export interface Bar {
   color: string;
   /** The highest r the measurements' reliability allows (drawn as a dashed mark). */
   ceiling?: number;
+  /** Runs with several models: the heading the bar is listed under (bars are then drawn as rows). */
+  group?: string;
 }
