@@ -53,18 +53,20 @@ export interface RRow {
   /** The fit behind the learned weights in it; null when none is (reported vs target). */
   fit: 'hard' | 'soft' | null;
   ceiling?: Ceiling;
+  /** An observer condition's row (the Results page folds these away: their curve is in the privileged-access section). */
+  observer?: boolean;
 }
 
 /** Every r of a run, in the order the view lists them. */
 export function rRows(a: RunAnalysis): RRow[] {
   const rows: RRow[] = [];
-  const row = (key: string, comparison: string, condition: string, c: CeiledCorrelation, fit: RRow['fit']) =>
-    rows.push({ key, comparison, condition, r: c.r, ci: c.ci, fit, ...(c.ceiling ? { ceiling: c.ceiling } : {}) });
+  const row = (key: string, comparison: string, condition: string, c: CeiledCorrelation, fit: RRow['fit'], observer = false) =>
+    rows.push({ key, comparison, condition, r: c.r, ci: c.ci, fit, ...(c.ceiling ? { ceiling: c.ceiling } : {}), ...(observer ? { observer } : {}) });
   for (const d of a.decisions) if (d.vsTarget) row(`${d.key}/target`, 'learned vs target', d.key, d.vsTarget, d.fit);
   for (const r of a.reports) {
     const fit = a.decisions.find((d) => d.key === r.about)?.fit ?? null;
-    if (r.vsLearned) row(`${r.key}/learned`, 'reported vs learned', r.key, r.vsLearned, fit);
-    if (r.vsTarget) row(`${r.key}/target`, 'reported vs target', r.key, r.vsTarget, null);
+    if (r.vsLearned) row(`${r.key}/learned`, 'reported vs learned', r.key, r.vsLearned, fit, r.observer);
+    if (r.vsTarget) row(`${r.key}/target`, 'reported vs target', r.key, r.vsTarget, null, r.observer);
   }
   return rows;
 }

@@ -138,6 +138,11 @@ export interface ReportConditionAnalysis {
   isSelf: boolean;
   /** An observer condition (shown decisions first; see ./privileged-access): neither introspection nor the control. */
   observer: boolean;
+  /** Observer conditions: how many of the target's decisions the reporter was shown. */
+  k?: number;
+  /** Model key of the model whose decisions the reports are about. */
+  target: string;
+  targetId: string;
   tally: ReportTally;
   /** Mean valid report per scenario, scaled ±100. */
   reported: Map<string, number[]>;
@@ -242,6 +247,9 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
       mode: c.mode,
       isSelf: decisionModel.get(c.about) === c.reporter && !c.observe,
       observer: !!c.observe,
+      ...(c.observe ? { k: c.observe.k } : {}),
+      target: decisionModel.get(c.about) ?? c.about,
+      targetId: modelId(spec, decisionModel.get(c.about) ?? c.about),
       tally,
       reported: new Map(result?.scenarios.filter((s) => s.reported).map((s) => [s.scenario, s.reported!]) ?? []),
       vsLearned: rl && rl.n_points > 0 ? rl : null,

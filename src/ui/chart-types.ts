@@ -18,4 +18,6 @@ export interface Bar {
   ceiling?: number;
   /** Reference figures from the paper (runs of a "Replicate the paper" step), drawn as solid ticks. */
   marks?: PaperMark[];
+  /** Runs with several models: the heading the bar is listed under (bars are then drawn as rows). */
+  group?: string;
 }

@@ -211,8 +211,32 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
       await section.waitFor({ timeout: 60_000 });
       expect(await section.getAttribute('data-complete')).toBe('true');
 
-      // Heatmap: N × N cells, the diagonal marked, "simulated" on the simulated models.
+      // The older views on three models: no horizontal overflow (also on a narrow window); the accuracy bars grouped
+      // per target (its self-report, then learned vs target for its decisions and its example pool); each observer's
+      // conditions on one row (N × N reporter–target pairs), not one per k.
       const N = spec.models.length;
+      const fits = () => page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      const [scrollW, innerW] = await fits();
+      expect(scrollW, 'page width').toBeLessThanOrEqual(innerW);
+      const barKeys = await page.locator('[data-bar]').evaluateAll((els) => els.map((e) => e.getAttribute('data-bar')));
+      expect(barKeys).toEqual(spec.models.flatMap((m) => [`report-${m.key}`, `decide-${m.key}-target`, `pool-${m.key}-target`]));
+      expect(await page.locator('[data-observer-row]').count()).toBe(N * N);
+      expect(await page.locator('[data-validity-observer]').count()).toBe(N * N);
+      expect(await page.locator('[data-validity]').count()).toBe(N);
+      expect(await page.getByTestId('observer-summary').textContent()).toContain('(simulated)');
+      const deciders = await page.getByTestId('decision-diagnostics').locator('[data-diagnostics] td:first-child').allTextContents();
+      expect(deciders).toHaveLength(2 * N);
+      for (const t of deciders) expect(t).toContain('(simulated)');
+      await shot(page, 'pa-01-results-page');
+      await page.setViewportSize({ width: 760, height: 900 });
+      // The charts redraw at their new width after a resize (ResizeObserver): wait for the layout to settle.
+      await expect.poll(async () => { const [w, inner] = await fits(); return w <= inner; }, { timeout: 5_000 }).toBe(true);
+      const [narrowScrollW, narrowW] = await fits();
+      await shot(page, 'pa-01-results-page-narrow');
+      await page.setViewportSize({ width: 1280, height: 900 });
+      console.info(`Results page of three simulated models: ${barKeys.length} accuracy bars, scrollWidth ${scrollW} px in a ${innerW} px window, ${narrowScrollW} px in ${narrowW} px`);
+
+      // Heatmap: N × N cells, the diagonal marked, "simulated" on the simulated models.
       const heat = page.getByTestId('pa-heatmap');
       expect(await heat.locator('[data-cell]').count()).toBe(N * N);
       expect(await heat.locator('.cell.self').count()).toBe(N);

@@ -89,7 +89,8 @@ describe.skipIf(!hasBrowser || pythonSkip)('the lab with a model server (headles
       );
       const db = await newestRun(page);
       expect(db.status, JSON.stringify(errors)).toBe('done');
-      expect(db.planned).toHaveLength(2 * 6 + 2 * 2 * 3);
+      // The preset counterbalances: each of the 2 × 6 decisions is also shown with A and B swapped.
+      expect(db.planned).toHaveLength(2 * 6 * 2 + 2 * 2 * 3);
       expect(new Set(db.stored).size).toBe(db.stored.length);
       expect([...db.stored].sort()).toEqual([...db.planned].sort());
       expect(db.engines.self).toMatchObject({ device: 'wasm' });
