@@ -10,7 +10,7 @@
  * the sets are nested (k = 5 ⊂ k = 10 ⊂ k = 20), and the statistical observer
  * fits exactly the same k decisions.
  */
-import { trialIdOf, type ReportTrial, type Trial, type TrialPlan } from './plan';
+import { trialIdOf, type ReportTrial, type Trial } from './plan';
 import type { ObservedDecision } from './prompts';
 import type { DecisionResult, TrialResult } from './runs';
 
@@ -48,11 +48,4 @@ export function shownDecisions(
       throw new MissingExamplesError(`Observer trial ${trial.id} shows decision ${id}, which has not run yet.`);
     return { a: t.a, b: t.b, choice: (r as DecisionResult).choice };
   });
-}
-
-/** shownDecisions over a whole plan and its stored results. */
-export function shownDecisionsIn(plan: TrialPlan, results: readonly TrialResult[]): (trial: Trial) => ObservedDecision[] | undefined {
-  const trialsById = new Map(plan.trials.map((t) => [t.id, t]));
-  const byId = new Map(results.map((r) => [r.trialId, r]));
-  return (trial) => shownDecisions(trial, trialsById, (id) => byId.get(id));
 }

@@ -28,5 +28,3 @@ export class AdapterError extends Error {
     super(message);
   }
 }
-
-export const isAdapterError = (e: unknown): e is AdapterError => e instanceof AdapterError;
