@@ -82,6 +82,13 @@ describe('run → analysis', () => {
     expect(a.decisions[0].vsTarget!.r).toBeGreaterThan(0.8);
   });
 
+  it('scores each report condition on its decision condition\'s one fit exactly as a fresh analysis of both would, also mid-run', () => {
+    for (const r of [record, { ...record, results: record.results.slice(0, 200) }]) {
+      const a = analyzeRun(r, { resamples: 200 });
+      for (const rep of a.reports) expect(rep.result).toEqual(analyzeExperiment(analysisInput(r, rep.about, rep.key, { resamples: 200 })));
+    }
+  });
+
   it('gives one scatter point per (scenario, attribute), against learned or target weights', () => {
     const a = analyzeRun(record);
     const pts = scatterPoints(a, 'self-report', 'learned');

@@ -199,10 +199,10 @@ function modelId(spec: ExperimentSpec, key: string): string {
   return spec.models.find((m) => m.key === key)?.id ?? key;
 }
 
-function safeAnalyze(input: AnalysisInput): { result: AnalysisResult | null; error?: string } {
+function safeAnalyze(input: AnalysisInput, decided?: AnalysisResult): { result: AnalysisResult | null; error?: string } {
   if (input.selections.length === 0) return { result: null, error: 'No decision trials have finished yet.' };
   try {
-    return { result: analyzeExperiment(input) };
+    return { result: analyzeExperiment(input, decided) };
   } catch (e) {
     return { result: null, error: e instanceof Error ? e.message : String(e) };
   }
@@ -213,9 +213,12 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
   const spec = record.spec;
   const decisionModel = new Map(decisionConditions(spec).map((c) => [c.key, c.model]));
 
+  // Each decision condition is fitted once; its report conditions add their reports to that fit.
+  const fitted = new Map<string, { input: AnalysisInput; result: AnalysisResult | null }>();
   const decisions: DecisionConditionAnalysis[] = decisionConditions(spec).map((c) => {
     const input = analysisInput(record, c.key, undefined, options);
     const { result, error } = safeAnalyze(input);
+    fitted.set(c.key, { input, result });
     return {
       key: c.key,
       model: c.model,
@@ -235,9 +238,10 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
   });
 
   const reports: ReportConditionAnalysis[] = reportConditions(spec).map((c) => {
-    const input = analysisInput(record, c.about, c.key, options);
-    const { tally } = reportsOf(record, c.key);
-    const { result, error } = safeAnalyze(input);
+    const decided = fitted.get(c.about);
+    const { rows, tally } = reportsOf(record, c.key);
+    const input = { ...(decided?.input ?? analysisInput(record, c.about, undefined, options)), reports: { rows, invalid: tally.invalid } };
+    const { result, error } = safeAnalyze(input, decided?.result ?? undefined);
     const rl = result?.reportedVsLearned;
     return {
       key: c.key,

@@ -95,7 +95,14 @@ export interface AnalysisResult {
   learnedVsReference?: CorrelationResult & { maxAbsDiff: number };
 }
 
-export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
+/**
+ * `decided`: this input's analysis without reports, when the caller already has
+ * it (a run analyses one decision condition against several report conditions):
+ * its learned weights, their reliability and learned-vs-target are reused
+ * instead of fitted again. They are exactly what this call would compute.
+ */
+export function analyzeExperiment(input: AnalysisInput, decided?: AnalysisResult): AnalysisResult {
+  const fittedBy = decided && new Map(decided.scenarios.map((s) => [s.scenario, s.learned]));
   const scenarioById = new Map(input.scenarios.map((s) => [s.id, s]));
   const { fit, switched } = chooseFit(input.selections, input.soft);
   const soft = fit === 'soft';
@@ -150,12 +157,12 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
         throw new AnalysisInputError(`scenario ${id}: selections have ${d.a.length} attribute values, the scenario has ${attributes.length} attributes`);
       }
     }
-    const learned = learnedWeights(attributes, decisions, { ...input.fit, soft });
+    const learned = fittedBy?.get(id) ?? learnedWeights(attributes, decisions, { ...input.fit, soft });
     const s: ScenarioAnalysis = { scenario: id, learned, reports: 0 };
     intercepts.push(learned.intercept);
     // Split half: odd and even trial indices (both orders of a pair stay in one half).
     const halves = oddEven(decisions, (d, i) => d.index ?? i);
-    if (halves.every((h) => h.length >= 2)) {
+    if (!decided && halves.every((h) => h.length >= 2)) {
       const [x, y] = halves.map((h) => learnedWeights(attributes, h, { ...halfPrior, soft }).weights);
       learnedHalves.push({ scenario: id, x, y });
     }
@@ -182,7 +189,9 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
 
   const learnedMap = new Map(perScenario.map((s) => [s.scenario, s.learned.weights]));
   const reliability: AnalysisResult['reliability'] = {};
-  if (learnedHalves.length) reliability.learned = splitHalfReliability(learnedHalves, input.bootstrap);
+  if (decided) {
+    if (decided.reliability.learned) reliability.learned = decided.reliability.learned;
+  } else if (learnedHalves.length) reliability.learned = splitHalfReliability(learnedHalves, input.bootstrap);
   if (reportHalves.length) reliability.reported = splitHalfReliability(reportHalves, input.bootstrap);
   const relLearned = reliability.learned;
   const relReported = reliability.reported;
@@ -200,7 +209,8 @@ export function analyzeExperiment(input: AnalysisInput): AnalysisResult {
     notConverged: perScenario.filter((s) => !s.learned.converged).map((s) => s.scenario),
   };
 
-  if (input.targets) {
+  if (decided?.learnedVsTarget) result.learnedVsTarget = decided.learnedVsTarget;
+  else if (input.targets) {
     const withTarget = perScenario.filter((s) => s.target);
     const c = correlate(withTarget.map((s) => ({ scenario: s.scenario, x: s.learned.weights, y: s.target! })), input.bootstrap);
     result.learnedVsTarget = {
