@@ -18,7 +18,7 @@ import { reportedWeights, DEFAULT_SEED, type Decision } from '../lib/analysis';
 import { privilegedAccess, type PrivilegedInput } from '../lib/analysis/privileged';
 import type { PAModel, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import { learnedWeights } from '../lib/analysis/weights';
-import { chooseFit, debiasPairs, type PositionedDecision } from '../lib/analysis/position';
+import { decisionsToFit, type PositionedDecision } from '../lib/analysis/position';
 import { DEFAULT_OBSERVE_K } from '../lib/presets';
 import type { RunRecord } from '../lib/runs';
 import { isSimulatedId } from '../lib/simulated';
@@ -69,16 +69,8 @@ function meanReports(reports: Grouped<number[]>, keys: readonly string[]): Map<s
  * pairs debiased for a soft fit.
  */
 function learnedAsTheLab(byScenario: Map<string, PositionedDecision[]>, attrs: Map<string, PrivilegedInput['scenarios'][number]['attributes']>, soft?: boolean): Map<string, number[]> {
-  const all = [...byScenario.values()].flat();
-  const { fit } = chooseFit(all, soft);
-  const fitted = fit === 'soft' ? debiasPairs(all) : all;
-  const grouped = new Map<string, PositionedDecision[]>();
-  for (const d of fitted) {
-    const list = grouped.get(d.scenario) ?? [];
-    list.push(d);
-    grouped.set(d.scenario, list);
-  }
-  return new Map([...grouped].map(([s, ds]) => [s, learnedWeights(attrs.get(s)!, ds, { soft: fit === 'soft' }).weights]));
+  const { fit, byScenario: fitted } = decisionsToFit([...byScenario.values()].flat(), soft);
+  return new Map([...fitted].map(([s, ds]) => [s, learnedWeights(attrs.get(s)!, ds, { soft: fit === 'soft' }).weights]));
 }
 
 export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = {}): PrivilegedAccess | null {

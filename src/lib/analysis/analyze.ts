@@ -9,7 +9,7 @@
  */
 import type { Attribute } from '../scenarios/types';
 import { DEFAULT_INTERCEPT_PRIOR_SD, DEFAULT_SLOPE_PRIOR_SD, type LogisticOptions } from './logistic';
-import { chooseFit, debiasPairs, positionDiagnostics, type PositionDiagnostics, type PositionedDecision } from './position';
+import { decisionsToFit, positionDiagnostics, type PositionDiagnostics, type PositionedDecision } from './position';
 import { ceilingFor, oddEven, splitHalfReliability, type Ceiling, type Reliability } from './reliability';
 import { agreementRate, mergeAgreement, type Agreement, type BootstrapOptions, type ScenarioPoints } from './stats';
 import { correlate, learnedWeights, pairByScenario, reportedWeights, type CorrelationResult, type LearnedWeights } from './weights';
@@ -104,17 +104,8 @@ export interface AnalysisResult {
 export function analyzeExperiment(input: AnalysisInput, decided?: AnalysisResult): AnalysisResult {
   const fittedBy = decided && new Map(decided.scenarios.map((s) => [s.scenario, s.learned]));
   const scenarioById = new Map(input.scenarios.map((s) => [s.id, s]));
-  const { fit, switched } = chooseFit(input.selections, input.soft);
+  const { fit, switched, byScenario: groups } = decisionsToFit(input.selections, input.soft);
   const soft = fit === 'soft';
-  const fitted = soft ? debiasPairs(input.selections) : input.selections;
-
-  // Group decisions by scenario, in order of first appearance.
-  const groups = new Map<string, ScenarioDecision[]>();
-  for (const d of fitted) {
-    let g = groups.get(d.scenario);
-    if (!g) groups.set(d.scenario, (g = []));
-    g.push(d);
-  }
   if (groups.size === 0) throw new AnalysisInputError('no selections to analyse');
   const unknown = [...groups.keys()].filter((id) => !scenarioById.has(id));
   if (unknown.length > 0) {

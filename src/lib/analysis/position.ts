@@ -121,3 +121,20 @@ export function debiasPairs<D extends PositionedDecision>(decisions: readonly D[
   }
   return decisions.map((d) => (replaced.has(d) ? { ...d, pA: replaced.get(d)! } : d));
 }
+
+/**
+ * A condition's decisions as its learned weights are fitted: the fit chooseFit
+ * picks, counterbalanced pairs debiased for a soft fit, grouped by scenario in
+ * order of first appearance. The Results analysis and the privileged-access
+ * analysis both fit from this, so they give the same learned weights.
+ */
+export function decisionsToFit<D extends PositionedDecision>(decisions: readonly D[], soft?: boolean): { fit: 'hard' | 'soft'; switched: boolean; byScenario: Map<string, D[]> } {
+  const { fit, switched } = chooseFit(decisions, soft);
+  const byScenario = new Map<string, D[]>();
+  for (const d of fit === 'soft' ? debiasPairs(decisions) : decisions) {
+    let g = byScenario.get(d.scenario);
+    if (!g) byScenario.set(d.scenario, (g = []));
+    g.push(d);
+  }
+  return { fit, switched, byScenario };
+}
