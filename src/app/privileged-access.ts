@@ -33,11 +33,15 @@ export interface PrivilegedOptions {
   soft?: boolean;
 }
 
+/** A model's label; a simulated model's always says "simulated". */
+export function modelLabel(m: PAModel): string {
+  return m.simulated && !/simulated/i.test(m.label) ? `${m.label} (simulated)` : m.label;
+}
+
 /** A model as the privileged-access views name it; a simulated one says so. */
-export function paModel(m: ModelRef): PAModel {
+function paModel(m: ModelRef): PAModel {
   const simulated = isSimulatedId(m.id);
-  const base = m.label ?? m.id;
-  return { key: m.key, label: simulated && !/simulated/i.test(base) ? `${base} (simulated)` : base, simulated };
+  return { key: m.key, label: modelLabel({ key: m.key, label: m.label ?? m.id, simulated }), simulated };
 }
 
 type Grouped<T> = Map<string, Map<string, T[]>>; // condition → scenario → items (plan order)

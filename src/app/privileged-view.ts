@@ -7,20 +7,18 @@
  * "simulated", so every chart, table and export that shows one says it too.
  */
 import Papa from 'papaparse';
-import type { PAMatrixCell, PAModel, PAObserverPoint, PAVerdict, PAWorth, PrivilegedAccess } from '../lib/analysis/privileged-types';
+import type { PAMatrixCell, PAObserverPoint, PAVerdict, PAWorth, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import type { RunAnalysis } from './run-analysis';
 import type { DecisionCondition, ExperimentSpec, ReportCondition } from '../lib/spec';
 import { formatR as fmt } from './format';
+import { modelLabel } from './privileged-access';
 
 /** Okabe–Ito: distinguishable under the common colour-vision deficiencies. */
 export const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442'];
 /** The statistical observer's line: the text colour (black, or white in the dark theme), dashed in the chart. */
 export const STAT_COLOR = 'var(--text)';
 
-/** A model's label; a simulated model's always says "simulated". */
-export function modelLabel(m: PAModel): string {
-  return m.simulated && !/simulated/i.test(m.label) ? `${m.label} (simulated)` : m.label;
-}
+export { modelLabel };
 
 export interface ModelInfo {
   label: (key: string) => string;
