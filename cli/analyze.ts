@@ -29,6 +29,7 @@ import {
   ceilingToJson,
   positionToJson,
   reliabilityToJson,
+  roundForJson,
   type AnalysisResult,
   type CeiledCorrelation,
   type ScenarioDecision,
@@ -275,8 +276,6 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
 
 // ─── --run DIR ─────────────────────────────────────────────────────────────
 
-const round4 = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
-
 /** One section of `analyze --run DIR --json`, from the lab's analysis of the run (undefined: left out). */
 export type RunSection = (analysis: RunAnalysis, record: RunRecord, options: { resamples?: number }) => unknown;
 
@@ -292,7 +291,7 @@ export function decisionsSection(analysis: RunAnalysis): Record<string, unknown>
       fit: d.fit,
       switched_to_soft: d.switchedToSoft,
       learned_vs_target: vs
-        ? { r: round4(vs.r), ci: vs.ci.map(round4), n_points: vs.n_points, n_scenarios: vs.n_scenarios, ...(vs.ceiling ? { ceiling: ceilingToJson(vs.ceiling) } : {}) }
+        ? { r: roundForJson(vs.r), ci: vs.ci.map((x) => roundForJson(x)), n_points: vs.n_points, n_scenarios: vs.n_scenarios, ...(vs.ceiling ? { ceiling: ceilingToJson(vs.ceiling) } : {}) }
         : null,
       reliability: d.reliability ? reliabilityToJson(d.reliability) : null,
       ...(d.error ? { error: d.error } : {}),

@@ -247,26 +247,27 @@ export function analyzeExperiment(input: AnalysisInput, decided?: AnalysisResult
   return result;
 }
 
-const round = (x: number, d = 4): number | null => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
-const roundPair = (p: readonly [number, number]): [number | null, number | null] => [round(p[0]), round(p[1])];
+/** A number as the JSON summaries print it: `d` decimals (4 by default), null when not finite. */
+export const roundForJson = (x: number, d = 4): number | null => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
+const roundPair = (p: readonly [number, number]): [number | null, number | null] => [roundForJson(p[0]), roundForJson(p[1])];
 
 export function positionToJson(p: PositionDiagnostics): Record<string, unknown> {
   return {
-    a_rate: round(p.aRate),
-    mean_p_a: round(p.meanPA),
-    intercept: round(p.intercept),
-    mean_label_mass: round(p.meanLabelMass),
+    a_rate: roundForJson(p.aRate),
+    mean_p_a: roundForJson(p.meanPA),
+    intercept: roundForJson(p.intercept),
+    mean_label_mass: roundForJson(p.meanLabelMass),
     degenerate: p.degenerate,
     pairs: p.pairs,
   };
 }
 
 export function reliabilityToJson(r: Reliability): Record<string, unknown> {
-  return { split_half_r: round(r.halfR), reliability: round(r.reliability), ci: roundPair(r.ci), n_scenarios: r.n_scenarios };
+  return { split_half_r: roundForJson(r.halfR), reliability: roundForJson(r.reliability), ci: roundPair(r.ci), n_scenarios: r.n_scenarios };
 }
 
 export function ceilingToJson(c: Ceiling): Record<string, unknown> {
-  return { ceiling: round(c.ceiling), ci: roundPair(c.ci), disattenuated_r: round(c.disattenuated) };
+  return { ceiling: roundForJson(c.ceiling), ci: roundPair(c.ci), disattenuated_r: roundForJson(c.disattenuated) };
 }
 
 /**
@@ -275,7 +276,7 @@ export function ceilingToJson(c: Ceiling): Record<string, unknown> {
  */
 export function analysisToJson(result: AnalysisResult, options: { perScenario?: boolean } = {}): Record<string, unknown> {
   const corr = (c: CeiledCorrelation) => ({
-    r: round(c.r),
+    r: roundForJson(c.r),
     ci: roundPair(c.ci),
     fisher_ci: roundPair(c.fisher_ci),
     n_points: c.n_points,
@@ -304,7 +305,7 @@ export function analysisToJson(result: AnalysisResult, options: { perScenario?: 
   if (lt) {
     out.learned_vs_target = {
       ...corr(lt),
-      agreement: round(lt.agreement.rate),
+      agreement: roundForJson(lt.agreement.rate),
       agreement_decisions: lt.agreement.decisions,
       agreement_ties: lt.agreement.ties,
       missing_targets: lt.missingTargets.length,
@@ -314,7 +315,7 @@ export function analysisToJson(result: AnalysisResult, options: { perScenario?: 
   if (rl) {
     out.reported_vs_learned = {
       ...corr(rl),
-      r_unscaled_mean: round(rl.rUnscaledMean),
+      r_unscaled_mean: roundForJson(rl.rUnscaledMean),
       valid_reports: rl.validReports,
       invalid_reports: rl.invalidReports,
       ignored_reports: rl.ignoredReports,
@@ -323,19 +324,19 @@ export function analysisToJson(result: AnalysisResult, options: { perScenario?: 
   }
   if (result.reportedVsTarget) out.reported_vs_target = corr(result.reportedVsTarget);
   if (result.learnedVsReference) {
-    out.learned_vs_reference = { ...corr(result.learnedVsReference), max_abs_diff: round(result.learnedVsReference.maxAbsDiff, 2) };
+    out.learned_vs_reference = { ...corr(result.learnedVsReference), max_abs_diff: roundForJson(result.learnedVsReference.maxAbsDiff, 2) };
   }
   if (options.perScenario) {
     out.per_scenario = result.scenarios.map((s) => ({
       scenario: s.scenario,
       decisions: s.learned.n,
-      learned: s.learned.weights.map((w) => round(w, 2)),
-      coefficients: s.learned.coefficients.map((w) => round(w, 4)),
-      intercept: round(s.learned.intercept),
+      learned: s.learned.weights.map((w) => roundForJson(w, 2)),
+      coefficients: s.learned.coefficients.map((w) => roundForJson(w, 4)),
+      intercept: roundForJson(s.learned.intercept),
       converged: s.learned.converged,
       ...(s.target ? { target: s.target } : {}),
-      ...(s.reported ? { reported: s.reported.map((w) => round(w, 2)), reports: s.reports } : {}),
-      ...(s.agreement ? { agreement: round(s.agreement.rate) } : {}),
+      ...(s.reported ? { reported: s.reported.map((w) => roundForJson(w, 2)), reports: s.reports } : {}),
+      ...(s.agreement ? { agreement: roundForJson(s.agreement.rate) } : {}),
     }));
   }
   return out;

@@ -60,6 +60,7 @@ export {
   analyzeExperiment,
   analysisToJson,
   ceilingToJson,
+  roundForJson,
   positionToJson,
   reliabilityToJson,
   type CeiledCorrelation,
