@@ -78,13 +78,18 @@ export function screenshotter(prefix: string) {
   };
 }
 
-/** Waits until the Run view says the run is done or failed; returns which. */
-export async function runEnded(page: Page, timeout: number) {
-  await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=run-phase]')?.getAttribute('data-phase') ?? ''), undefined, {
-    timeout,
-  });
+/** Waits until the Run view's phase is one of `phases`; returns it. */
+export async function waitPhase(page: Page, phases: string[], timeout: number) {
+  await page.waitForFunction(
+    (ps) => ps.includes(document.querySelector('[data-testid=run-phase]')?.getAttribute('data-phase') ?? ''),
+    phases,
+    { timeout },
+  );
   return page.getByTestId('run-phase').getAttribute('data-phase');
 }
+
+/** Waits until the Run view says the run is done or failed; returns which. */
+export const runEnded = (page: Page, timeout: number) => waitPhase(page, ['done', 'failed'], timeout);
 
 /** The newest run as the page's IndexedDB holds it: its planned trial ids and its stored result ids. */
 export function newestRun(page: Page) {
