@@ -17,6 +17,7 @@ import { buildFixtureAdapter, type FixtureAdapter, type FixtureAdapterOptions } 
 import type { FixtureDtype, FixtureOptions } from './fixture/build';
 import { decisionMessages } from '../src/lib/prompts';
 import { conformanceInputs } from './conformance/inputs';
+import { maxAbsDiff } from './support/real-models';
 
 /**
  * fp32 and q4 (dequantized base): 1e-4. q8 also quantizes each projection's
@@ -66,12 +67,6 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
-
 async function logitsOf(model: string, dtype: string, adapter?: { id: string; scale?: number }) {
   const e = new TransformersEngine({ allowRemoteModels: false });
   const caps = await e.load({ model, device: 'cpu', dtype, adapter });
@@ -90,10 +85,10 @@ describe('LoRA in the transformers.js engine (Node): logits equal the W + s·B·
     const w = info.weightsByDtype[dtype]!;
     const ref = referenceForward(w, ids, { lora: a.deltas }).logits.at(-1)!;
     const base = referenceForward(w, ids).logits.at(-1)!;
-    const diff = maxDiff(logits, ref);
-    console.info(`${layout} ${dtype} ${name}: max |logit - reference| = ${diff.toExponential(2)} (the adapter moves logits by ${maxDiff(ref, base).toFixed(3)})`);
+    const diff = maxAbsDiff(logits, ref);
+    console.info(`${layout} ${dtype} ${name}: max |logit - reference| = ${diff.toExponential(2)} (the adapter moves logits by ${maxAbsDiff(ref, base).toFixed(3)})`);
     // The adapter matters (so this comparison can fail) ...
-    expect(maxDiff(ref, base)).toBeGreaterThan(0.05);
+    expect(maxAbsDiff(ref, base)).toBeGreaterThan(0.05);
     // ... and is applied exactly.
     expect(diff).toBeLessThan(TOL[dtype]);
     expect(caps.adapter).toBe(a.dir);
@@ -133,8 +128,8 @@ describe('LoRA config fields and bad adapters in the engine', () => {
     const deltas = a.deltas.map((layer) => Object.fromEntries(Object.entries(layer).map(([k, d]) => [k, d!.map((v) => v * 0.5)])));
     const ref = referenceForward(info.weightsByDtype.fp32!, ids, { lora: deltas }).logits.at(-1)!;
     expect(caps.adapterInfo!.modules).toEqual(['model.layers.1.mlp.down_proj', 'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.v_proj']);
-    expect(maxDiff(logits, ref)).toBeLessThan(1e-4);
-    expect(maxDiff(ref, referenceForward(info.weightsByDtype.fp32!, ids).logits.at(-1)!)).toBeGreaterThan(0.05);
+    expect(maxAbsDiff(logits, ref)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(ref, referenceForward(info.weightsByDtype.fp32!, ids).logits.at(-1)!)).toBeGreaterThan(0.05);
   }, 60_000);
 
   it('refuses each bad adapter with a clear error; nothing is half-applied and the loaded model stays usable', async () => {

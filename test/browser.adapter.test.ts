@@ -18,6 +18,7 @@ import type { FixtureDtype, FixtureOptions } from './fixture/build';
 import { TransformersEngine } from '../workers/transformers-engine';
 import { decisionMessages } from '../src/lib/prompts';
 import { conformanceInputs } from './conformance/inputs';
+import { maxAbsDiff } from './support/real-models';
 
 /** As in Node (adapter.engine.test.ts): 1e-4, and 1e-3 for q8's run-time activation quantization. */
 const TOL: Record<FixtureDtype, number> = { fp32: 1e-4, q4: 1e-4, q8: 1e-3 };
@@ -59,12 +60,6 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
-
 /** Per model and dtype: base, served plain adapter, stored rsLoRA adapter, B = 0, scale 0. */
 function casesFor(layouts: [string, FixtureDtype][]) {
   return layouts.flatMap(([layout, dtype]) => {
@@ -104,9 +99,9 @@ describe.skipIf(!hasBrowser)('LoRA adapters in headless Chromium through the wor
       if (c.kind === 'zeroB' || c.kind === 'scale0') return void expect(row, `${c.layout} ${c.dtype} ${c.kind}`).toEqual(base.get(`${c.layout}/${c.dtype}`));
       const w = models[c.layout].weightsByDtype[c.dtype]!;
       const ref = referenceForward(w, ids, { lora: adapters[c.kind].deltas }).logits.at(-1)!;
-      const diff = maxDiff(row, ref);
+      const diff = maxAbsDiff(row, ref);
       console.info(`browser ${device} ${c.layout} ${c.dtype} ${c.kind}: max |logit - reference| = ${diff.toExponential(2)}`);
-      expect(maxDiff(ref, referenceForward(w, ids).logits.at(-1)!)).toBeGreaterThan(0.05);
+      expect(maxAbsDiff(ref, referenceForward(w, ids).logits.at(-1)!)).toBeGreaterThan(0.05);
       expect(diff, `${c.layout} ${c.dtype} ${c.kind}`).toBeLessThan(TOL[c.dtype]);
     });
     // Every file came from the test's own origin (no model host, no CDN).

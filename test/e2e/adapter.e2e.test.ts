@@ -9,18 +9,17 @@
  * Screenshots: test-output/screenshots/adapter-*.png.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { buildApp, newestRun, root, stepTimer } from './app-build';
+import { buildApp, newestRun, runEnded, screenshotter, stepTimer, writeFixtureWithAdapter } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
-import { writeFixtureModel } from '../fixture/model';
 import { buildFixtureAdapter } from '../fixture/adapter';
 
-const shots = join(root, 'test-output', 'screenshots');
+const shot = screenshotter('adapter-');
 const { timings, timed } = stepTimer();
 let tmp = '';
 let server: StaticServer;
@@ -30,11 +29,7 @@ let picked: Record<string, Uint8Array>;
 beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'adapter-e2e-'));
-  await mkdir(shots, { recursive: true });
-  const model = await writeFixtureModel(join(tmp, 'models', 'tiny-llama'), { seed: 11 });
-  const served = buildFixtureAdapter(model.config, { seed: 5, baseModel: 'tiny-llama' }).files;
-  await mkdir(join(tmp, 'adapters', 'instilled'), { recursive: true });
-  for (const [name, bytes] of Object.entries(served)) await writeFile(join(tmp, 'adapters', 'instilled', name), bytes);
+  const { model, adapter: served } = await writeFixtureWithAdapter(tmp);
   picked = buildFixtureAdapter(model.config, { seed: 6, r: 4, alpha: 8, rslora: true, baseModel: 'tiny-llama' }).files;
   sha.served = createHash('sha256').update(served['adapter_model.safetensors']).digest('hex');
   sha.picked = createHash('sha256').update(picked['adapter_model.safetensors']).digest('hex');
@@ -48,11 +43,6 @@ afterAll(async () => {
   if (Object.keys(timings).length) console.info('adapter e2e timings (ms):', JSON.stringify(timings));
 });
 
-async function shot(page: Page, name: string) {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
-  await page.screenshot({ path: join(shots, `adapter-${name}.png`), fullPage: true });
-}
-
 /** Small Classroom run of whatever the form holds; returns when it is done. */
 async function runSmall(page: Page) {
   await page.getByRole('link', { name: 'Experiment' }).click();
@@ -61,10 +51,7 @@ async function runSmall(page: Page) {
   await page.fill('input[name=decisions]', '6');
   await page.fill('input[name=reports]', '1');
   await page.getByTestId('start-run').click();
-  await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=run-phase]')?.getAttribute('data-phase') ?? ''), undefined, {
-    timeout: 180_000,
-  });
-  return page.getByTestId('run-phase').getAttribute('data-phase');
+  return runEnded(page, 180_000);
 }
 
 describe.skipIf(!hasBrowser)('LoRA adapters in the lab (Chromium, WASM)', () => {

@@ -1,11 +1,13 @@
-/** Shared by the e2e tests: the production build of the lab, step timings, and the newest stored run. */
+/** Shared by the e2e tests: the production build of the lab, step timings, screenshots, the end of a run, and the newest stored run. */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { build } from 'vite';
 import type { Page } from 'playwright-core';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { serveStatic, type StaticServer } from '../support/static-server';
+import { writeFixtureModel } from '../fixture/model';
+import { buildFixtureAdapter } from '../fixture/adapter';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -35,6 +37,18 @@ export async function serveBuiltApp(prefix: string): Promise<{ server: StaticSer
   };
 }
 
+/**
+ * The fixture model in `dir`/models/tiny-llama (seed 11) and a seeded PEFT adapter trained "on"
+ * it in `dir`/adapters/instilled (seed 5), to be served under /models/ and /adapters/.
+ */
+export async function writeFixtureWithAdapter(dir: string) {
+  const model = await writeFixtureModel(join(dir, 'models', 'tiny-llama'), { seed: 11 });
+  const adapter = buildFixtureAdapter(model.config, { seed: 5, baseModel: 'tiny-llama' }).files;
+  await mkdir(join(dir, 'adapters', 'instilled'), { recursive: true });
+  for (const [name, bytes] of Object.entries(adapter)) await writeFile(join(dir, 'adapters', 'instilled', name), bytes);
+  return { model, adapter };
+}
+
 /** Records how long each named step took, for the test's closing log. */
 export function stepTimer() {
   const timings: Record<string, number> = {};
@@ -48,6 +62,34 @@ export function stepTimer() {
   }
   return { timings, timed };
 }
+
+/**
+ * Screenshots under test-output/screenshots/ named `${prefix}${name}.png`: the whole page, or
+ * only `selector`'s element. Focus is dropped first so no focus ring shows.
+ */
+export function screenshotter(prefix: string) {
+  const dir = join(root, 'test-output', 'screenshots');
+  return async function shot(page: Page, name: string, selector?: string) {
+    await mkdir(dir, { recursive: true });
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
+    const path = join(dir, `${prefix}${name}.png`);
+    if (selector) await page.locator(selector).screenshot({ path });
+    else await page.screenshot({ path, fullPage: true });
+  };
+}
+
+/** Waits until the Run view's phase is one of `phases`; returns it. */
+export async function waitPhase(page: Page, phases: string[], timeout: number) {
+  await page.waitForFunction(
+    (ps) => ps.includes(document.querySelector('[data-testid=run-phase]')?.getAttribute('data-phase') ?? ''),
+    phases,
+    { timeout },
+  );
+  return page.getByTestId('run-phase').getAttribute('data-phase');
+}
+
+/** Waits until the Run view says the run is done or failed; returns which. */
+export const runEnded = (page: Page, timeout: number) => waitPhase(page, ['done', 'failed'], timeout);
 
 /** The newest run as the page's IndexedDB holds it: its planned trial ids and its stored result ids. */
 export function newestRun(page: Page) {

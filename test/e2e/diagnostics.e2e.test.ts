@@ -10,11 +10,11 @@
  * Screenshots: test-output/screenshots/diagnostics-*.png.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { root, serveBuiltApp } from './app-build';
+import { screenshotter, serveBuiltApp } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import type { StaticServer } from '../support/static-server';
 import { runSimulated } from '../support/sim-run';
@@ -25,7 +25,7 @@ import { runJson } from '../../src/app/exports';
 import { presetSpec } from '../../src/lib/presets';
 import type { RunRecord } from '../../src/lib/runs';
 
-const shots = join(root, 'test-output', 'screenshots');
+const shot = screenshotter('diagnostics-');
 let app: Awaited<ReturnType<typeof serveBuiltApp>> | undefined;
 let server: StaticServer;
 
@@ -37,7 +37,6 @@ async function biasedRun(counterbalance: boolean, name: string): Promise<RunReco
 
 beforeAll(async () => {
   if (!hasBrowser) return;
-  await mkdir(shots, { recursive: true });
   app = await serveBuiltApp('diagnostics-e2e');
   server = app.server;
 }, 240_000);
@@ -79,8 +78,7 @@ describe.skipIf(!hasBrowser)('decision diagnostics and reliability ceilings in t
         expect(await page.getByTestId('headline-ceiling').textContent()).toMatch(/^ceiling /);
         // The page's headline r is Node's, within 1e-9.
         expectClose(Number(await page.getByTestId('headline-r').getAttribute('data-r')), node.headline!.r);
-        await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
-        await page.screenshot({ path: join(shots, `diagnostics-${tag}.png`), fullPage: true });
+        await shot(page, tag);
       }
     } finally {
       await browser.close();

@@ -18,19 +18,16 @@
  * Screenshots: test-output/screenshots/engine-choice-*.png.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
-import { buildApp, newestRun, stepTimer } from './app-build';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { buildApp, newestRun, runEnded, screenshotter, stepTimer } from './app-build';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
 import { writeFixtureModel } from '../fixture/model';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const shots = join(root, 'test-output', 'screenshots');
+const shot = screenshotter('engine-choice-');
 const MODEL = 'onnx-community/Qwen2.5-0.5B-Instruct';
 const WEBLLM_BUILD = 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC';
 /** Where WebLLM 0.2.86 gets a prebuilt model: weights and config from Hugging Face's mlc-ai repositories, the compiled library from GitHub. */
@@ -43,7 +40,6 @@ let server: StaticServer;
 beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'engine-choice-e2e-'));
-  await mkdir(shots, { recursive: true });
   // The catalog model's id under the local models folder: transformers.js looks there first.
   await writeFixtureModel(join(tmp, 'models', ...MODEL.split('/')), { seed: 21 });
   await timed('build', () => buildApp(join(tmp, 'site')));
@@ -55,11 +51,6 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
   if (Object.keys(timings).length) console.info('engine-choice e2e timings (ms):', JSON.stringify(timings));
 });
-
-async function shot(page: Page, name: string) {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
-  await page.screenshot({ path: join(shots, `engine-choice-${name}.png`), fullPage: true });
-}
 
 describe.skipIf(!hasBrowser)('engine choice in headless Chromium (SwiftShader WebGPU, no network)', () => {
   it('auto picks WebLLM for a catalog model, WebLLM cannot load offline, the run completes on transformers.js with the reason shown', async () => {
@@ -135,9 +126,7 @@ describe.skipIf(!hasBrowser)('engine choice in headless Chromium (SwiftShader We
       expect(await engineRow.getByTestId('run-engine-reason').textContent()).toMatch(new RegExp(`First choice: Qwen2\\.5 0\\.5B Instruct runs with WebLLM.*\\(build ${WEBLLM_BUILD}\\)`));
       await page.waitForFunction(() => Number(document.querySelector('[data-testid=run-done]')?.getAttribute('data-done') ?? 0) >= 1, undefined, { timeout: 90_000 });
       await shot(page, '03-run-fallback');
-      await timed('run to done', () =>
-        page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=run-phase]')?.getAttribute('data-phase') ?? ''), undefined, { timeout: 150_000 }),
-      );
+      await timed('run to done', () => runEnded(page, 150_000));
       timings['run total'] = Math.round(performance.now() - t0);
       expect(await page.getByTestId('run-phase').getAttribute('data-phase')).toBe('done');
       expect(await engineRow.getAttribute('data-engine')).toBe('transformers');

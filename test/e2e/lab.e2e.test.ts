@@ -18,12 +18,11 @@
  * Screenshots of each view: test-output/screenshots/.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
-import { buildApp, newestRun, stepTimer } from './app-build';
+import { buildApp, newestRun, root, screenshotter, stepTimer, waitPhase } from './app-build';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
 import { hasBrowser, launchChromium } from '../support/browser';
@@ -33,8 +32,7 @@ import { writeFixtureModel } from '../fixture/model';
 import { analyzeFiles } from '../../cli/analyze';
 import { parseRunJson } from '../../src/app/exports';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const shots = join(root, 'test-output', 'screenshots');
+const shot = screenshotter('');
 const exportsDir = join(root, 'test-output', 'e2e-exports');
 const { timings, timed } = stepTimer();
 
@@ -44,7 +42,6 @@ let server: StaticServer;
 beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'lab-e2e-'));
-  await mkdir(shots, { recursive: true });
   await rm(exportsDir, { recursive: true, force: true });
   await mkdir(exportsDir, { recursive: true });
   await writeFixtureModel(join(tmp, 'models', 'tiny-llama'), { seed: 11 });
@@ -92,11 +89,6 @@ function expectLocalOnly(s: Session) {
  * A full-page screenshot. Focus is dropped first: after Chromium's full-page capture, moving focus out of
  * a field scrolls the page between mousedown and mouseup, and the next click would land elsewhere.
  */
-async function shot(page: Page, name: string) {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
-
 async function addLocalModel(page: Page, name = 'tiny-llama', goto = true) {
   if (goto) await page.goto(`${server.url}/?localModels=/models/#/models`);
   await page.getByTestId('capability-verdict').waitFor();
@@ -115,15 +107,6 @@ async function prepareClassroom(page: Page, device: 'wasm' | 'webgpu', sizes: { 
   await page.fill('input[name=scenarios]', String(sizes.scenarios));
   await page.fill('input[name=decisions]', String(sizes.decisions));
   await page.fill('input[name=reports]', String(sizes.reports));
-}
-
-async function waitPhase(page: Page, phases: string[], timeout: number) {
-  await page.waitForFunction(
-    (ps) => ps.includes(document.querySelector('[data-testid=run-phase]')?.getAttribute('data-phase') ?? ''),
-    phases,
-    { timeout },
-  );
-  return page.getByTestId('run-phase').getAttribute('data-phase');
 }
 
 async function downloadsOf(page: Page, count: number, click: () => Promise<void>): Promise<Download[]> {

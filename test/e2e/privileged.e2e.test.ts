@@ -14,12 +14,11 @@
  * Screenshots: test-output/screenshots/pa-*.png.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
-import { buildApp, newestRun, stepTimer } from './app-build';
+import { buildApp, newestRun, root, runEnded, screenshotter, stepTimer } from './app-build';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Download, Page } from 'playwright-core';
@@ -34,8 +33,7 @@ import { DEFAULT_OBSERVE_K, severalModelsSpec, SIMULATED_PRESET_MODELS } from '.
 import type { ExperimentSpec } from '../../src/lib/spec';
 import type { PrivilegedAccess } from '../../src/lib/analysis/privileged-types';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const shots = join(root, 'test-output', 'screenshots');
+const shot = screenshotter('');
 const exportsDir = join(root, 'test-output', 'e2e-pa-exports');
 const { timings, timed } = stepTimer();
 const KS = [...DEFAULT_OBSERVE_K];
@@ -46,7 +44,6 @@ let server: StaticServer;
 beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'pa-e2e-'));
-  await mkdir(shots, { recursive: true });
   await rm(exportsDir, { recursive: true, force: true });
   await mkdir(exportsDir, { recursive: true });
   await writeFixtureModel(join(tmp, 'models', 'tiny-llama'), { seed: 11 });
@@ -68,12 +65,6 @@ async function open(): Promise<{ browser: Browser; page: Page; errors: string[] 
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => m.type() === 'error' && !/404 \(Not Found\)/.test(m.text()) && errors.push(m.text()));
   return { browser, page, errors };
-}
-
-async function shot(page: Page, name: string, selector?: string) {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
-  if (selector) await page.locator(selector).screenshot({ path: join(shots, `${name}.png`) });
-  else await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
 async function download(page: Page, click: () => Promise<void>): Promise<Download> {
@@ -202,9 +193,7 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
     try {
       await page.goto(`${server.url}/#/experiment`);
       const spec = await startSimulated(page, { scenarios: 3, decisions: 10, reports: 2 }, 'PA e2e');
-      await timed('simulated run', () =>
-        page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=run-phase]')?.getAttribute('data-phase') ?? ''), undefined, { timeout: 300_000 }),
-      );
+      await timed('simulated run', () => runEnded(page, 300_000));
       expect(await page.getByTestId('run-phase').getAttribute('data-phase')).toBe('done');
       await page.getByTestId('see-results').click();
       const section = page.getByTestId('pa-section');

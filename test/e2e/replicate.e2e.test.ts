@@ -8,19 +8,17 @@
  *
  * Screenshots: test-output/screenshots/replicate-*.png.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { buildApp, newestRun, root, stepTimer } from './app-build';
+import { buildApp, newestRun, runEnded, screenshotter, stepTimer, writeFixtureWithAdapter } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
-import { writeFixtureModel } from '../fixture/model';
-import { buildFixtureAdapter } from '../fixture/adapter';
 import { preferenceUptake } from '../../src/lib/paper-figures';
 
-const shots = join(root, 'test-output', 'screenshots');
+const shot = screenshotter('replicate-');
 const { timings, timed } = stepTimer();
 let tmp = '';
 let server: StaticServer;
@@ -28,11 +26,7 @@ let server: StaticServer;
 beforeAll(async () => {
   if (!hasBrowser) return;
   tmp = await mkdtemp(join(tmpdir(), 'replicate-e2e-'));
-  await mkdir(shots, { recursive: true });
-  const model = await writeFixtureModel(join(tmp, 'models', 'tiny-llama'), { seed: 11 });
-  const files = buildFixtureAdapter(model.config, { seed: 5, baseModel: 'tiny-llama' }).files;
-  await mkdir(join(tmp, 'adapters', 'instilled'), { recursive: true });
-  for (const [name, bytes] of Object.entries(files)) await writeFile(join(tmp, 'adapters', 'instilled', name), bytes);
+  await writeFixtureWithAdapter(tmp);
   await timed('build', () => buildApp(join(tmp, 'site')));
   server = await serveStatic({ '/': join(tmp, 'site'), '/models/': join(tmp, 'models'), '/adapters/': join(tmp, 'adapters') });
 }, 240_000);
@@ -43,21 +37,13 @@ afterAll(async () => {
   if (Object.keys(timings).length) console.info('replicate e2e timings (ms):', JSON.stringify(timings));
 });
 
-async function shot(page: Page, name: string) {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur?.());
-  await page.screenshot({ path: join(shots, `replicate-${name}.png`), fullPage: true });
-}
-
 /** Run the loaded evaluation with few trials (the Experiment view is showing); returns the phase it ended in. */
 async function runSmall(page: Page) {
   await page.selectOption('select[name=device]', 'wasm');
   await page.fill('input[name=decisions]', '4');
   await page.fill('input[name=reports]', '1');
   await page.getByTestId('start-run').click();
-  await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=run-phase]')?.getAttribute('data-phase') ?? ''), undefined, {
-    timeout: 240_000,
-  });
-  return page.getByTestId('run-phase').getAttribute('data-phase');
+  return runEnded(page, 240_000);
 }
 
 const specOf = async (page: Page) => JSON.parse((await page.getByTestId('spec-json').textContent())!);

@@ -2,7 +2,7 @@
  * "Replicate the paper": the steps' state (sizes, downloads, adapters, modes),
  * kept in localStorage so it survives a reload; each step's run is found in the
  * runs library by its spec's step. The sets are built when asked for (a few
- * thousand examples), once per size and base model.
+ * thousand examples) and kept until the sizes or the base model change.
  */
 import { readJson, writeJson } from '../../app/settings';
 import { evaluatedAdapter, readReplicateState, stepForm, stepSet, type ReplicateState, type StepMode } from '../../app/replicate';
