@@ -7,8 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LEARNED_VS_TARGET, PAPER, paperMarks, preferenceUptake } from '../src/lib/paper-figures';
+import { LEARNED_VS_TARGET, PAPER, paperMarks, paperSelfFigures, preferenceUptake } from '../src/lib/paper-figures';
 import {
+  beforeEvaluation,
   evaluatedAdapter,
   inContextK,
   latestStepRun,
@@ -134,10 +135,45 @@ describe('a step\'s matched evaluation', () => {
     expect(specFromForm(formFromSpec(parseSpec(JSON.stringify(spec)))).conditions).toEqual(spec.conditions);
   });
 
+  it('Exp 3 before introspection training: the instilled adapter on the same native contexts, marked .46/.40 (after: .71/.70)', () => {
+    const state = readReplicateState({ adapters: { exp1: 'stored:instilled', exp3: 'stored:introspective' } });
+    const e = beforeEvaluation(state, base);
+    expect(e).toEqual({ base, adapter: 'stored:instilled', mode: 'adapter', phase: 'before' });
+    const before = validateSpec(specFromForm(stepForm(stepSet(sets, 'exp3'), 'exp3', e)));
+    const after = validateSpec(specFromForm(stepForm(stepSet(sets, 'exp3'), 'exp3', { base, adapter: evaluatedAdapter(state, 'exp3'), mode: 'adapter' })));
+    expect([before.paperStep, before.paperPhase, after.paperStep, after.paperPhase]).toEqual(['exp3', 'before', 'exp3', 'after']);
+    expect(before.models.map((m) => [m.key, m.adapter?.id ?? null])).toEqual([['self', 'stored:instilled'], ['control', null]]);
+    expect(after.models.map((m) => [m.key, m.adapter?.id ?? null])).toEqual([['self', 'stored:introspective'], ['control', null]]);
+    expect(before.name).toMatch(/before introspection training/);
+    // The same new native contexts as after, none of them Exp 1's: the same plan, trial for trial.
+    expect(before.scenarios.ids).toEqual(evalSpec('exp3').scenarios.ids);
+    expect(before.scenarios.ids).toEqual(after.scenarios.ids);
+    for (const id of before.scenarios.ids!) expect(evalSpec('exp1').scenarios.ids).not.toContain(id);
+    expect(buildPlan(before, resolveScenarios(before)).trials.map((t) => t.id)).toEqual(buildPlan(after, resolveScenarios(after)).trials.map((t) => t.id));
+    // Marks: the phase's figures only; a spec that does not say (saved before phases) keeps both.
+    expect(paperMarks('exp3', 'self', 'before').map((m) => m.value)).toEqual([0.46, 0.4]);
+    expect(paperMarks('exp3', 'self', 'after').map((m) => m.value)).toEqual([0.71, 0.7]);
+    expect(paperMarks('exp3', 'self').map((m) => m.value)).toEqual([0.46, 0.4, 0.71, 0.7]);
+    expect(paperSelfFigures('exp3', 'before')).toEqual([0.46, 0.4]);
+    expect(paperSelfFigures('exp3', 'after')).toEqual([0.71, 0.7]);
+    // The phase survives saving and loading; other steps have none.
+    expect(specFromForm(formFromSpec(parseSpec(JSON.stringify(before)))).paperPhase).toBe('before');
+    expect(validateSpec(specFromForm(stepForm(stepSet(sets, 'exp2'), 'exp2', { base, adapter: 'a', mode: 'adapter' }))).paperPhase).toBeUndefined();
+    expect(() => stepForm(stepSet(sets, 'exp2'), 'exp2', { base, adapter: 'a', mode: 'adapter', phase: 'before' })).toThrow(/Only Exp 3/);
+    // Runs: the before run and the after run are found apart.
+    const run = (id: string, createdAt: string, spec: Partial<ExperimentSpec>) => ({ id, createdAt, spec: spec as ExperimentSpec });
+    const runs = [run('after', '2026-01-01', { paperStep: 'exp3', paperPhase: 'after' }), run('old', '2026-01-02', { paperStep: 'exp3' }), run('before', '2026-01-03', { paperStep: 'exp3', paperPhase: 'before' })];
+    expect(latestStepRun(runs, 'exp3', 'before')?.id).toBe('before');
+    expect(latestStepRun(runs, 'exp3')?.id).toBe('old');
+  });
+
   it('a spec with an unknown step is refused with the reason; none means no step', () => {
     const spec = evalSpec('exp1');
     expect(spec.paperStep).toBeUndefined();
     expect(() => validateSpec({ ...spec, paperStep: 'exp4' })).toThrow(SpecError);
     expect(() => validateSpec({ ...spec, paperStep: 'exp4' })).toThrow(/paperStep must be one of exp1, exp2, exp3/);
+    expect(() => validateSpec({ ...spec, paperStep: 'exp3', paperPhase: 'during' })).toThrow(/paperPhase must be one of before, after \(got "during"\)/);
+    expect(() => validateSpec({ ...spec, paperStep: 'exp1', paperPhase: 'before' })).toThrow(/paperPhase is for paperStep exp3 only/);
+    expect(validateSpec({ ...spec, paperStep: 'exp3', paperPhase: 'before' }).paperPhase).toBe('before');
   });
 });

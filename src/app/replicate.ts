@@ -11,7 +11,7 @@
 import { parseSpec, type ExperimentSpec } from '../lib/spec';
 import type { BuiltSet } from '../lib/training';
 import { FILES } from '../lib/training';
-import { PAPER_STEPS, type PaperStep } from '../lib/paper-figures';
+import { PAPER_STEPS, type PaperPhase, type PaperStep } from '../lib/paper-figures';
 import type { RunMeta } from '../lib/runs';
 import { formFromSpec, type ModelChoice, type SpecForm } from './spec-form';
 import { labTrainingSets, type LabSetOptions } from './training-set';
@@ -79,6 +79,8 @@ export interface StepEvaluation {
   /** The adapter of the evaluated model: the step's (mode adapter) or the instilled one (in-context). */
   adapter: string | null;
   mode: StepMode;
+  /** Exp 3 only: 'before' evaluates the instilled adapter on the same native contexts; absent = 'after'. */
+  phase?: PaperPhase;
 }
 
 /**
@@ -88,12 +90,15 @@ export interface StepEvaluation {
 export function stepForm(set: BuiltSet, step: PaperStep, e: StepEvaluation): SpecForm {
   const text = set.files.find((f) => f.name === FILES.evalSpec)?.text;
   if (!text) throw new Error(`The ${SET_FOLDER[step]} set has no ${FILES.evalSpec}.`);
+  if (e.phase && step !== 'exp3') throw new Error(`Only Exp 3 has a before/after evaluation (got ${step}, ${e.phase}).`);
+  if (e.phase === 'before' && e.mode !== 'adapter') throw new Error('Exp 3 before introspection training evaluates the instilled adapter, not the in-context analogue.');
   const spec: ExperimentSpec = parseSpec(text);
-  const form = formFromSpec({ ...spec, paperStep: step });
+  const phase = step === 'exp3' ? (e.phase ?? 'after') : undefined;
+  const form = formFromSpec({ ...spec, paperStep: step, ...(phase ? { paperPhase: phase } : {}) });
   const inContext = e.mode === 'in-context';
   return {
     ...form,
-    name: `${spec.name}${inContext ? ' (in-context analogue)' : ''}`,
+    name: `${spec.name}${inContext ? ' (in-context analogue)' : ''}${phase === 'before' ? ' (before introspection training)' : ''}`,
     model: { ...e.base, ...(e.adapter ? { adapter: { id: e.adapter } } : {}) },
     control: { ...e.base },
     ...(inContext ? { inContext: [inContextK(spec.scenarios.ids?.length ?? 2)] } : {}),
@@ -105,9 +110,15 @@ export function evaluatedAdapter(state: ReplicateState, step: PaperStep): string
   return (state.mode[step] === 'in-context' ? state.adapters.exp1 : state.adapters[step]) ?? null;
 }
 
-/** The newest finished-or-not run of a step (runs carry their step in the spec). */
-export function latestStepRun<M extends Pick<RunMeta, 'id' | 'createdAt' | 'spec'>>(runs: readonly M[], step: PaperStep): M | null {
-  return runs.filter((r) => r.spec.paperStep === step).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0] ?? null;
+/** Exp 3 before introspection training: the same native contexts, the instilled (Exp 1) adapter. */
+export function beforeEvaluation(state: ReplicateState, base: ModelChoice): StepEvaluation {
+  return { base, adapter: state.adapters.exp1 ?? null, mode: 'adapter', phase: 'before' };
+}
+
+/** The newest finished-or-not run of a step (runs carry their step in the spec); Exp 3's 'before' runs only when asked for. */
+export function latestStepRun<M extends Pick<RunMeta, 'id' | 'createdAt' | 'spec'>>(runs: readonly M[], step: PaperStep, phase?: PaperPhase): M | null {
+  const before = phase === 'before';
+  return runs.filter((r) => r.spec.paperStep === step && (r.spec.paperPhase === 'before') === before).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0] ?? null;
 }
 
 export type StepPart = 'set' | 'adapter' | 'run';

@@ -10,7 +10,7 @@ import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prom
 import { SpecError, validateSpec, type AdapterRef, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
 import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
 import { withInContext } from '../lib/in-context';
-import type { PaperStep } from '../lib/paper-figures';
+import type { PaperPhase, PaperStep } from '../lib/paper-figures';
 
 export interface ModelChoice {
   id: string;
@@ -64,6 +64,8 @@ export interface SpecForm {
   prompts: PromptTemplates;
   /** The paper's experiment this replicates (kept from a step's spec; absent = none). */
   paperStep?: PaperStep;
+  /** Exp 3: before or after introspection training (kept from a step's spec; absent = not said). */
+  paperPhase?: PaperPhase;
   /** In-context self-report conditions, one per k, answers from the targets (kept from a loaded spec; absent = none). */
   inContext?: number[];
 }
@@ -198,6 +200,7 @@ export function specFromForm(form: SpecForm): ExperimentSpec {
   spec.scenarios = form.scenarioIds.length ? { ...source, ids: [...form.scenarioIds] } : { ...source, count: form.scenarioCount };
   if (!samePrompts(form.prompts, PAPER_PROMPTS)) spec.prompts = { ...form.prompts };
   if (form.paperStep) spec.paperStep = form.paperStep;
+  if (form.paperStep && form.paperPhase) spec.paperPhase = form.paperPhase;
   return form.inContext?.length ? { ...withInContext(spec, form.inContext, 'target'), name: spec.name } : spec;
 }
 
@@ -260,6 +263,7 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
     mode: report && report.kind === 'reports' ? report.mode : 'constrained',
     prompts: spec.prompts ? { ...spec.prompts } : { ...PAPER_PROMPTS },
     ...(spec.paperStep ? { paperStep: spec.paperStep } : {}),
+    ...(spec.paperPhase ? { paperPhase: spec.paperPhase } : {}),
     ...(inContext.length ? { inContext } : {}),
   };
 }

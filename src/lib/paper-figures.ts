@@ -11,6 +11,15 @@
 export type PaperStep = 'exp1' | 'exp2' | 'exp3';
 export const PAPER_STEPS: readonly PaperStep[] = ['exp1', 'exp2', 'exp3'];
 
+/**
+ * Exp 3 has two evaluations on the same new native contexts: before
+ * introspection training (the instilled, Exp 1 adapter) and after (the
+ * introspection-trained adapter, or its in-context analogue). Absent = not said
+ * (specs saved before it existed): both of Exp 3's figures are marked.
+ */
+export type PaperPhase = 'before' | 'after';
+export const PAPER_PHASES: readonly PaperPhase[] = ['before', 'after'];
+
 export const PAPER_SOURCE = 'Plunkett et al. (2025), Self-Interpretability, GPT-4o / GPT-4o-mini';
 export const PAPER_MODELS = ['GPT-4o', 'GPT-4o-mini'] as const;
 
@@ -44,11 +53,19 @@ export interface PaperMark {
 
 const fmt = (v: number) => v.toFixed(2).replace(/^0/, '');
 
+/** The paper's self-report figures a run is read against: Exp 3 before or after training, else the step's. */
+export function paperSelfFigures(step: PaperStep, phase?: PaperPhase): PaperPair {
+  const f = PAPER[step];
+  return phase === 'before' && f.before ? f.before : f.reportedVsLearned;
+}
+
 /** The marks for a bar of a step's run: the self-report bar or the learned-vs-target bar. */
-export function paperMarks(step: PaperStep, bar: 'self' | 'learned-vs-target'): PaperMark[] {
+export function paperMarks(step: PaperStep, bar: 'self' | 'learned-vs-target', phase?: PaperPhase): PaperMark[] {
   const pairMarks = (pair: PaperPair, prefix: string) => pair.map((value, i) => ({ value, label: `${prefix}${PAPER_MODELS[i]} ${fmt(value)}` }));
   if (bar === 'learned-vs-target') return pairMarks(LEARNED_VS_TARGET, 'paper, ');
   const f = PAPER[step];
+  if (phase === 'before' && f.before) return pairMarks(f.before, 'paper before training, ');
+  if (phase) return pairMarks(f.reportedVsLearned, 'paper, ');
   return [...(f.before ? pairMarks(f.before, 'paper before training, ') : []), ...pairMarks(f.reportedVsLearned, 'paper, ')];
 }
 

@@ -9,7 +9,7 @@ import { checkTemplates } from './prompts';
 import { checkInContext, type InContextExamples } from './in-context';
 import type { ScenarioSet } from './scenarios/format';
 import { isSimulatedId, parseSimulatedId } from './simulated';
-import { PAPER_STEPS, type PaperStep } from './paper-figures';
+import { PAPER_PHASES, PAPER_STEPS, type PaperPhase, type PaperStep } from './paper-figures';
 
 export const SPEC_FORMAT = 'introspection-lab/experiment';
 export const SPEC_VERSION = 1;
@@ -114,6 +114,8 @@ export interface ExperimentSpec {
   prompts?: PromptTemplates;
   /** Which of the paper's experiments this run replicates (the lab's "Replicate the paper" steps): its results show the paper's figures as marks. Absent = none. */
   paperStep?: PaperStep;
+  /** Exp 3 only: before introspection training (the instilled adapter) or after. Absent = not said: both of Exp 3's figures are marked. */
+  paperPhase?: PaperPhase;
 }
 
 export class SpecError extends Error {
@@ -139,6 +141,8 @@ export function validateSpec(input: unknown): ExperimentSpec {
   if (!isCount(s.reportsPerScenario, 0)) p.push('reportsPerScenario must be an integer ≥ 0.');
   if (s.counterbalance !== undefined && typeof s.counterbalance !== 'boolean') p.push('counterbalance must be true or false.');
   if (s.paperStep !== undefined && !PAPER_STEPS.includes(s.paperStep as PaperStep)) p.push(`paperStep must be one of ${PAPER_STEPS.join(', ')} (got ${JSON.stringify(s.paperStep)}).`);
+  if (s.paperPhase !== undefined && !PAPER_PHASES.includes(s.paperPhase as PaperPhase)) p.push(`paperPhase must be one of ${PAPER_PHASES.join(', ')} (got ${JSON.stringify(s.paperPhase)}).`);
+  else if (s.paperPhase !== undefined && s.paperStep !== 'exp3') p.push(`paperPhase is for paperStep exp3 only (got paperStep ${JSON.stringify(s.paperStep)}).`);
 
   const sc = s.scenarios;
   if (!isObj(sc)) p.push('scenarios must be an object.');

@@ -5,7 +5,7 @@
  * thousand examples) and kept until the sizes or the base model change.
  */
 import { readJson, writeJson } from '../../app/settings';
-import { evaluatedAdapter, readReplicateState, stepForm, stepSet, type ReplicateState, type StepMode } from '../../app/replicate';
+import { beforeEvaluation, evaluatedAdapter, readReplicateState, stepForm, stepSet, type ReplicateState, type StepMode } from '../../app/replicate';
 import { labTrainingSets } from '../../app/training-set';
 import type { PaperStep } from '../../lib/paper-figures';
 import type { ModelChoice } from '../../app/spec-form';
@@ -54,10 +54,12 @@ class ReplicateStore {
   }
 
   /** The experiment form for a step's matched evaluation, or null with `error` set. */
-  evaluationForm(step: PaperStep, base: ModelChoice) {
+  /** The step's matched evaluation; `before` (Exp 3): the instilled adapter on the same native contexts. */
+  evaluationForm(step: PaperStep, base: ModelChoice, before = false) {
     this.error = null;
     try {
-      return stepForm(this.setFor(step), step, { base, adapter: evaluatedAdapter(this.state, step), mode: this.state.mode[step] ?? 'adapter' });
+      const e = before ? beforeEvaluation(this.state, base) : { base, adapter: evaluatedAdapter(this.state, step), mode: this.state.mode[step] ?? 'adapter' };
+      return stepForm(this.setFor(step), step, e);
     } catch (e) {
       this.error = (e as Error).message;
       return null;

@@ -51,9 +51,10 @@ class ResultsStore {
     if (!a) return [];
     // A run of a "Replicate the paper" step: the paper's figures as marks (self-reports vs learned; learned vs target).
     const step = library.record?.spec.paperStep;
+    const phase = library.record?.spec.paperPhase;
     const bar = (r: ReportConditionAnalysis, label: string, group?: string): Bar => {
       const c = this.against === 'learned' ? r.vsLearned : r.vsTarget;
-      const marks = step && r.isSelf && !r.observer && this.against === 'learned' ? paperMarks(step, 'self') : undefined;
+      const marks = step && r.isSelf && !r.observer && this.against === 'learned' ? paperMarks(step, 'self', phase) : undefined;
       return { key: r.key, label, r: c?.r ?? NaN, ci: c?.ci ?? [NaN, NaN], color: r.isSelf ? COLORS.self : COLORS.control, ceiling: c?.ceiling?.ceiling, ...(group ? { group } : {}), ...(marks ? { marks } : {}) };
     };
     const targetBar = (d: (typeof a.decisions)[number], group?: string, label = 'Learned vs target'): Bar | null =>
