@@ -4,7 +4,8 @@
  * download the instilling set, the training command, the adapter, the matched evaluation loaded
  * into the form (base + adapter vs the base, the step marked), a small run, the results with
  * "did the preferences take?" and the paper's marks; Exp 2's no-training analogue (in-context
- * self-reports) run the same way; after a reload the steps' state is kept.
+ * self-reports) run the same way; Exp 3 before introspection training (the instilled
+ * adapter on the new native contexts) and after (an adapter; here the fixture's again), each with its own mark; after a reload the steps' state is kept.
  *
  * Screenshots: test-output/screenshots/replicate-*.png.
  */
@@ -50,7 +51,7 @@ const specOf = async (page: Page) => JSON.parse((await page.getByTestId('spec-js
 const marksOf = (page: Page) => page.locator('[data-paper-mark]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-paper-mark'))));
 
 describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
-  it('Exp 1 with an adapter and Exp 2 in context: set, command, adapter, matched evaluation, results with the paper\'s marks; kept after a reload', async () => {
+  it('Exp 1 with an adapter, Exp 2 in context, Exp 3 before and after: set, command, adapter, matched evaluation, results with the paper\'s marks; kept after a reload', async () => {
     const browser = await launchChromium({ webgpu: false });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
@@ -152,6 +153,41 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       expect((await marksOf(page)).filter((v) => v === 0.74)).toHaveLength(2);
       await shot(page, '03-exp2-in-context-results');
 
+      // Exp 3 before introspection training: the instilled adapter on the new native contexts; marked .46/.40 only.
+      await page.getByTestId('paper-check').getByRole('button', { name: 'Back to the steps' }).click();
+      const exp3 = page.getByTestId('step-exp3');
+      await exp3.getByTestId('evaluate-exp3-before').click();
+      const spec3b = await specOf(page);
+      expect([spec3b.paperStep, spec3b.paperPhase]).toEqual(['exp3', 'before']);
+      expect(spec3b.models.map((m: { key: string; adapter?: { id: string } }) => [m.key, m.adapter?.id ?? null])).toEqual([['self', '/adapters/instilled'], ['control', null]]);
+      for (const id of spec3b.scenarios.ids) expect(spec1.scenarios.ids).not.toContain(id);
+      expect(await timed('run exp3 before', () => runSmall(page))).toBe('done');
+      const run3b = await newestRun(page);
+      await page.getByTestId('see-results').click();
+      await page.locator('[data-testid=paper-check][data-step=exp3][data-phase=before]').waitFor();
+      await expect.poll(() => marksOf(page)).toEqual(expect.arrayContaining([0.46, 0.4]));
+      expect(await marksOf(page)).not.toContain(0.71);
+      expect(await page.getByTestId('paper-check').textContent()).toContain('before introspection training (native contexts): GPT-4o 0.46, GPT-4o-mini 0.40');
+
+      // Exp 3 after, with an adapter, on the same contexts: marked .71/.70 only. The fixture has one adapter, so it stands in
+      // for the introspection-trained one (this checks the wiring, not a result); the in-context analogue's k = 3 examples
+      // overflow the fixture model's 2048 positions.
+      await page.getByTestId('paper-check').getByRole('button', { name: 'Back to the steps' }).click();
+      expect(await exp3.getByTestId('results-exp3-before').getAttribute('data-run')).toBe(run3b.runId);
+      await page.selectOption('select[name=adapter-exp3]', '/adapters/instilled');
+      await exp3.getByTestId('evaluate-exp3').click();
+      const spec3a = await specOf(page);
+      expect([spec3a.paperStep, spec3a.paperPhase]).toEqual(['exp3', 'after']);
+      expect(spec3a.scenarios.ids).toEqual(spec3b.scenarios.ids);
+      expect(await timed('run exp3 after', () => runSmall(page))).toBe('done');
+      const run3a = await newestRun(page);
+      await page.getByTestId('see-results').click();
+      await page.locator('[data-testid=paper-check][data-step=exp3][data-phase=after]').waitFor();
+      await expect.poll(() => marksOf(page)).toEqual(expect.arrayContaining([0.71, 0.7]));
+      expect(await marksOf(page)).not.toContain(0.46);
+      expect(await page.locator('#paper-check-h').textContent()).toBe('Exp 3: native preferences in new contexts (after introspection training): against the paper');
+      await shot(page, '05-exp3-results');
+
       // Reload: the steps' state is kept (set downloaded, adapter, mode, each step's run).
       await page.goto(`${server.url}/?localModels=/models/#/replicate`);
       await page.getByTestId('step-exp1').waitFor();
@@ -161,7 +197,8 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       expect(await page.inputValue('input[name=replicate-contexts]')).toBe('4');
       await expect.poll(() => page.getByTestId('results-exp1').getAttribute('data-run')).toBe(run1.runId);
       expect(await page.getByTestId('results-exp2').getAttribute('data-run')).toBe(run2.runId);
-      expect(await page.getByTestId('results-exp3').count()).toBe(0);
+      expect(await page.getByTestId('results-exp3').getAttribute('data-run')).toBe(run3a.runId);
+      expect(await page.getByTestId('results-exp3-before').getAttribute('data-run')).toBe(run3b.runId);
       await shot(page, '04-after-reload');
       expect(errors).toEqual([]);
     } catch (e) {
