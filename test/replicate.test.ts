@@ -144,7 +144,8 @@ describe('a step\'s matched evaluation', () => {
     expect([before.paperStep, before.paperPhase, after.paperStep, after.paperPhase]).toEqual(['exp3', 'before', 'exp3', 'after']);
     expect(before.models.map((m) => [m.key, m.adapter?.id ?? null])).toEqual([['self', 'stored:instilled'], ['control', null]]);
     expect(after.models.map((m) => [m.key, m.adapter?.id ?? null])).toEqual([['self', 'stored:introspective'], ['control', null]]);
-    expect(before.name).toMatch(/before introspection training/);
+    expect(before.name).toBe('Exp 3: native contexts before introspection training');
+    expect(after.name).toBe('Exp 3: native contexts after introspection training');
     // The same new native contexts as after, none of them Exp 1's: the same plan, trial for trial.
     expect(before.scenarios.ids).toEqual(evalSpec('exp3').scenarios.ids);
     expect(before.scenarios.ids).toEqual(after.scenarios.ids);

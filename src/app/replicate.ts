@@ -98,7 +98,7 @@ export function stepForm(set: BuiltSet, step: PaperStep, e: StepEvaluation): Spe
   const inContext = e.mode === 'in-context';
   return {
     ...form,
-    name: `${spec.name}${inContext ? ' (in-context analogue)' : ''}${phase === 'before' ? ' (before introspection training)' : ''}`,
+    name: `${phase === 'before' ? beforeName(spec.name) : spec.name}${inContext ? ' (in-context analogue)' : ''}`,
     model: { ...e.base, ...(e.adapter ? { adapter: { id: e.adapter } } : {}) },
     control: { ...e.base },
     ...(inContext ? { inContext: [inContextK(spec.scenarios.ids?.length ?? 2)] } : {}),
@@ -108,6 +108,11 @@ export function stepForm(set: BuiltSet, step: PaperStep, e: StepEvaluation): Spe
 /** The adapter a step's evaluation loads: its own, or for the in-context analogue the instilled one (Exp 1's), if any. */
 export function evaluatedAdapter(state: ReplicateState, step: PaperStep): string | null {
   return (state.mode[step] === 'in-context' ? state.adapters.exp1 : state.adapters[step]) ?? null;
+}
+
+/** The before run's name: the set's Exp 3 spec is named for after training (lib/training/build.ts). */
+function beforeName(name: string): string {
+  return name.includes('after introspection training') ? name.replace('after introspection training', 'before introspection training') : `${name} (before introspection training)`;
 }
 
 /** Exp 3 before introspection training: the same native contexts, the instilled (Exp 1) adapter. */
