@@ -37,6 +37,7 @@ export {
 } from './stats';
 export {
   learnedWeights,
+  fitData,
   reportedWeights,
   correlate,
   pairByScenario,
@@ -55,6 +56,18 @@ export {
   type PositionDiagnostics,
   type PositionedDecision,
 } from './position';
+export {
+  chiSquareSurvival,
+  dependenceTest,
+  logLikelihood,
+  summarizeSensitivity,
+  RESPONSIVE_SHARE,
+  SIGNIFICANCE_LEVEL,
+  TEST_SLOPE_PRIOR_SD,
+  type DependenceTest,
+  type Sensitivity,
+} from './sensitivity';
+export { copyTally, copiedValues, shownValue, COPY_WARN_SHARE, type CopyTally, type ReportWithOptions } from './copying';
 export { ceilingFor, oddEven, spearmanBrown, splitHalfReliability, type Ceiling, type Reliability } from './reliability';
 export {
   analyzeExperiment,
@@ -63,6 +76,7 @@ export {
   roundForJson,
   positionToJson,
   reliabilityToJson,
+  sensitivityToJson,
   type CeiledCorrelation,
   AnalysisInputError,
   type AnalysisInput,
