@@ -25,10 +25,10 @@ import { presetSpec } from '../src/lib/presets';
 import { rngFor } from '../src/lib/rng';
 import { simulatedId, type SimulatedParams } from '../src/lib/simulated';
 import type { ExperimentSpec } from '../src/lib/spec';
-import type { RunRecord } from '../src/lib/runs';
 import { formatValue } from '../src/lib/prompts';
 import { FolderStore } from '../cli/folder-store';
 import { runSimulated } from './support/sim-run';
+import { copyingReports } from './support/copying';
 
 describe('the chi-square tail and the likelihood-ratio test', () => {
   it('chiSquareSurvival matches known values', () => {
@@ -125,18 +125,6 @@ function spec(model: Partial<SimulatedParams>, seed = 'sensitivity'): Experiment
   return { ...s, decisionsPerScenario: 10, reportsPerScenario: 3, scenarios: { source: 'builtin', count: 8 } };
 }
 
-/** The record with every valid report replaced by option A's displayed values, clipped to ±100 (a model that copies the prompt). */
-function copying(record: RunRecord): RunRecord {
-  const trials = new Map(record.plan.trials.map((t) => [t.id, t]));
-  const attrs = new Map(record.plan.scenarios.map((p) => [p.scenario.id, p.scenario.attributes]));
-  const results = record.results.map((r) => {
-    const t = trials.get(r.trialId)!;
-    if (r.kind !== 'report' || !r.weights) return r;
-    return { ...r, weights: t.a.map((v, i) => Math.max(-100, Math.min(100, Number(formatValue(v, attrs.get(t.scenarioId)![i]))))) };
-  });
-  return { ...record, results };
-}
-
 describe('simulated models: the warnings appear for a model that does not respond, and only then', async () => {
   const flat = analyzeRun((await runSimulated(spec({ beta: 0 }))).record, { resamples: 200 });
   const tiny = analyzeRun((await runSimulated(spec({ beta: 0.05, bias: 1 }))).record, { resamples: 200 });
@@ -177,7 +165,7 @@ describe('simulated models: the warnings appear for a model that does not respon
     expect(r.copying.values).toBe(8 * 3 * 5);
     expect(r.copying.share).toBeLessThan(0.1);
     expect(copyingWarning(r)).toBeNull();
-    const copied = analyzeRun(copying(good), { resamples: 200 }).reports[0];
+    const copied = analyzeRun(copyingReports(good), { resamples: 200 }).reports[0];
     // Every value within ±100 is copied; clipped ones (prices above 100) are not.
     const trials = good.plan.trials.filter((t) => t.kind === 'report');
     const attrs = new Map(good.plan.scenarios.map((p) => [p.scenario.id, p.scenario.attributes]));

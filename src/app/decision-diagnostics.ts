@@ -63,12 +63,13 @@ export function sensitivityWarning(d: Pick<DecisionConditionAnalysis, 'sensitivi
   const s = d.sensitivity;
   if (!s?.barelyResponds) return null;
   const perScenario = s.scenarios ? d.decisions / s.scenarios : NaN;
-  const onWhat = d.fit === 'soft' ? ' (tested on its P(A), as if one choice were drawn from it per trial)' : '';
+  const onWhat = d.fit === 'soft' ? '; tested on its P(A), read as one choice drawn per trial' : '';
+  const inHowMany = s.significant ? `In only ${s.significant} of ${s.scenarios} scenarios do` : `In none of the ${s.scenarios} scenarios do`;
   return (
     "This model's choices barely depend on the attributes: its learned weights are mostly noise. " +
-    `Only ${s.significant} of ${s.scenarios} scenarios show choices that depend on the attributes more than chance allows ` +
-    `(likelihood-ratio test against an intercept-only model, p < ${formatP(SIGNIFICANCE_LEVEL)}; median p ${formatP(s.lrPMedian)})${onWhat}. ` +
-    `Its raw slopes average ${f3(s.meanAbsSlope)} logits per attribute range; the ±100 scaling makes them look as large as any model's, ` +
+    `${inHowMany} its choices depend on the attributes more than chance allows ` +
+    `(likelihood-ratio test against a model without attributes, p < ${formatP(SIGNIFICANCE_LEVEL)}; median p ${formatP(s.lrPMedian)}${onWhat}). ` +
+    `Its raw slopes average ${f3(s.meanAbsSlope)} logits per attribute range: the ±100 scaling makes them look as large as any model's, ` +
     'and any r computed from its learned weights compares with noise.' +
     (perScenario < FEW_DECISIONS ? ` With ${Math.round(perScenario)} decisions per scenario a weak dependence could also go unseen: more decisions per scenario would tell.` : '')
   );

@@ -4,8 +4,9 @@
  * simulated model (bias 12 logits towards "A"), made in Node with the real
  * runner and imported as run.json. Without counterbalancing the view warns in
  * words and says the learned weights come from the soft fit; every r shows its
- * ceiling. The page's figures are checked against Node's analysis of the same
- * record (within 1e-9, never bit for bit).
+ * ceiling. A native model whose choices ignore the attributes (beta = 0) with reports
+ * that copy option A's values: the page says both, first. The page's figures are
+ * checked against Node's analysis of the same record (within 1e-9, never bit for bit).
  *
  * Screenshots: test-output/screenshots/diagnostics-*.png.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
@@ -20,7 +21,8 @@ import type { StaticServer } from '../support/static-server';
 import { runSimulated } from '../support/sim-run';
 import { expectClose } from '../support/close';
 import { analyzeRun } from '../../src/app/run-analysis';
-import { positionWarning } from '../../src/app/decision-diagnostics';
+import { copyingWarning, positionWarning, sensitivityWarning } from '../../src/app/decision-diagnostics';
+import { copyingReports } from '../support/copying';
 import { runJson } from '../../src/app/exports';
 import { presetSpec } from '../../src/lib/presets';
 import type { RunRecord } from '../../src/lib/runs';
@@ -80,6 +82,54 @@ describe.skipIf(!hasBrowser)('decision diagnostics and reliability ceilings in t
         expectClose(Number(await page.getByTestId('headline-r').getAttribute('data-r')), node.headline!.r);
         await shot(page, tag);
       }
+    } finally {
+      await browser.close();
+    }
+  }, 180_000);
+
+  it('says first, in words, when the choices barely depend on the attributes and when the reports copy the options', async () => {
+    const spec = presetSpec('classroom', { model: { id: 'sim:flat?beta=0' }, seed: 'e2e-barely' });
+    const { record: run } = await runSimulated({ ...spec, name: 'Does not respond, copies', decisionsPerScenario: 12, reportsPerScenario: 3, scenarios: { source: 'builtin', count: 6 } });
+    const record = { ...copyingReports(run), id: 'run-barely' };
+    const node = analyzeRun(record);
+    const d = node.decisions[0];
+    const r = node.reports[0];
+    const browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await importAndOpen(page, record);
+      // The warnings come before every figure on the page.
+      const warnings = page.getByTestId('response-warnings');
+      const barely = warnings.getByTestId('barely-responds');
+      expect(await barely.textContent()).toContain(sensitivityWarning(d)!);
+      expect(await barely.textContent()).toMatch(/^\s*This model's choices barely depend on the attributes: its learned weights are mostly noise\./);
+      const copied = warnings.getByTestId('copied-warning');
+      expect(await copied.textContent()).toContain(copyingWarning(r)!);
+      const order = await page.evaluate(() => {
+        const w = document.querySelector('[data-testid=response-warnings]')!;
+        const h = document.querySelector('[data-testid=headline-r]') ?? document.querySelector('#head-h')!;
+        return w.compareDocumentPosition(h) & Node.DOCUMENT_POSITION_FOLLOWING;
+      });
+      expect(order).toBeTruthy();
+      // The page's numbers are Node's analysis of the same record.
+      const num = async (l: ReturnType<Page['locator']>, attr: string) => Number(await l.getAttribute(attr));
+      expectClose(await num(barely, 'data-share-significant'), d.sensitivity!.shareSignificant);
+      expectClose(await num(barely, 'data-lr-p-median'), d.sensitivity!.lrPMedian);
+      expectClose(await num(barely, 'data-mean-abs-slope'), d.sensitivity!.meanAbsSlope);
+      expectClose(await num(copied, 'data-copied-share'), r.copying.share);
+      expectClose(await num(page.getByTestId('copied-share').first(), 'data-value'), r.copying.share);
+      // A native model, never trained on the target weights: no learned vs target bar or row, no "target" toggle.
+      expect(await page.locator('[data-bar]').evaluateAll((els) => els.map((e) => e.getAttribute('data-bar')))).toEqual(['self-report']);
+      expect(await page.getByTestId('reliability-ceilings').textContent()).not.toContain('vs target');
+      expect(await page.locator('input[name=against]').count()).toBe(0);
+      await shot(page, 'barely-responds');
+      // The raw slopes beside the scaled weights, per scenario.
+      await page.getByTestId('open-scenario').first().click();
+      const slopes = await page.locator('[data-testid=weights-table] td[data-slope]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-slope'))));
+      const s0 = node.scenarios[0].slopes.decide!;
+      expect(slopes).toHaveLength(s0.length);
+      slopes.forEach((x, i) => expectClose(x, s0[i]));
+      await shot(page, 'barely-responds-weights', '[data-testid=scenario-detail]');
     } finally {
       await browser.close();
     }
