@@ -225,6 +225,10 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
     `Scenarios analysed: ${n} (${result.decisions} decisions); ` +
       (result.notConverged.length === 0 ? 'all fits converged' : `NOT converged: ${result.notConverged.join(', ')}`),
   );
+  const decided = { sensitivity: result.sensitivity, fit: result.soft ? ('soft' as const) : ('hard' as const), decisions: result.decisions };
+  lines.push(`Depends on the attributes (likelihood-ratio test): ${sensitivityText(decided)}; mean |slope| ${f3(result.sensitivity.meanAbsSlope)} logits per attribute range`);
+  const barely = sensitivityWarning(decided);
+  if (barely) lines.push(`WARNING: ${barely}`);
   lines.push('');
   const header = ['comparison', 'r', '95% CI (scenario bootstrap)', '95% CI (Fisher z)', 'points', 'scenarios'];
   const rows: string[][] = [];
