@@ -4,10 +4,10 @@
  * which is what lets one experiment hold several models, a reporter other than
  * the decider (the paper's off-the-shelf control), and adapters per model.
  */
-import type { PromptTemplates } from './prompts';
-import { checkTemplates } from './prompts';
+import type { PromptTemplates } from '../prompts';
+import { checkTemplates } from '../prompts';
 import { checkInContext, type InContextExamples } from './in-context';
-import type { ScenarioSet } from './scenarios/format';
+import type { ScenarioSet } from '../scenarios/format';
 import { isSimulatedId, parseSimulatedId } from './simulated';
 import { PAPER_PHASES, PAPER_STEPS, type PaperPhase, type PaperStep } from './paper-figures';
 
@@ -76,7 +76,7 @@ export interface ReportCondition {
   /**
    * In-context introspection training (issue 11): before the question, k correct
    * self-reports for other contexts of the experiment are shown as earlier turns
-   * (src/lib/in-context.ts). Absent: the paper's self-report prompt.
+   * (src/lib/experiment/in-context.ts). Absent: the paper's self-report prompt.
    */
   examples?: InContextExamples;
 }

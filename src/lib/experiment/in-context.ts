@@ -10,12 +10,12 @@
  * the first k; so a condition with k = 5 shows a subset of k = 10's examples.
  */
 import type { PlannedScenario, ReportTrial } from './plan';
-import { introspectionMessages, PAPER_PROMPTS, type ChatMessage, type PromptTemplates } from './prompts';
-import { rngFor, shuffled } from './rng';
-import { sampleOption } from './sampling';
-import type { OptionValues, Scenario, Weights } from './scenarios/types';
+import { introspectionMessages, PAPER_PROMPTS, type ChatMessage, type PromptTemplates } from '../prompts';
+import { rngFor, shuffled } from '../rng';
+import { sampleOption } from '../sampling';
+import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 import type { Condition, ExperimentSpec, ReportCondition, ReportMode } from './spec';
-import { reportAnswer } from './training/set';
+import { reportAnswer } from '../training/set';
 
 /** The spec's description of a condition's shown self-reports. */
 export interface InContextExamples {

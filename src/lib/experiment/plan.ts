@@ -6,12 +6,12 @@
  * scenarios there are, and all decision conditions see the same choices (as do
  * all reporters): comparisons between models are paired by construction.
  */
-import { rngFor } from './rng';
+import { rngFor } from '../rng';
 import { pickShownReports, type ShownReport } from './in-context';
-import { sampleOption, sampleTargetWeights } from './sampling';
-import type { OptionValues, Scenario, Weights } from './scenarios/types';
+import { sampleOption, sampleTargetWeights } from '../sampling';
+import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 import type { ExperimentSpec, ReportMode } from './spec';
-import { builtinScenarioSet, validateScenarioSet } from './scenarios';
+import { builtinScenarioSet, validateScenarioSet } from '../scenarios';
 
 export const PLAN_FORMAT = 'introspection-lab/plan';
 export const PLAN_VERSION = 1;
@@ -45,7 +45,7 @@ export interface ReportTrial extends TrialBase {
   mode: ReportMode;
   /** Observer trial: the first k decisions of this pool condition in the scenario are shown first. */
   observe?: { pool?: string; k: number };
-  /** In-context trial: these other contexts' correct self-reports are shown first (src/lib/in-context.ts). */
+  /** In-context trial: these other contexts' correct self-reports are shown first (src/lib/experiment/in-context.ts). */
   shown?: ShownReport[];
 }
 
