@@ -18,10 +18,10 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { privilegedAccess } from '../src/lib/analysis/privileged';
 import { simulatePrivilegedInput } from '../src/lib/analysis/simulate';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
-import { severalModelsSpec } from '../src/lib/presets';
-import { RUN_FORMAT, RUN_VERSION, type RunRecord, type TrialResult } from '../src/lib/runs';
-import { parseSimulatedId, simulatedId, simulatedPA, simulatedReport, simulatedWeights } from '../src/lib/simulated';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
+import { severalModelsSpec } from '../src/lib/experiment/presets';
+import { RUN_FORMAT, RUN_VERSION, type RunRecord, type TrialResult } from '../src/lib/experiment/runs';
+import { parseSimulatedId, simulatedId, simulatedPA, simulatedReport, simulatedWeights } from '../src/lib/experiment/simulated';
 import { privilegedAccessOf } from '../src/app/privileged-access';
 
 const GOAL_S = 0.5;

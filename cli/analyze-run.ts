@@ -4,7 +4,7 @@
  */
 import { privilegedAccessOf, type PrivilegedOptions } from '../src/app/privileged-access';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
-import type { RunRecord } from '../src/lib/runs';
+import type { RunRecord } from '../src/lib/experiment/runs';
 
 export function privilegedSection(record: RunRecord, opts: PrivilegedOptions = {}): { privileged_access?: PrivilegedAccess } {
   const pa = privilegedAccessOf(record, opts);

@@ -18,10 +18,10 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeRun, type DecisionConditionAnalysis, type RunAnalysis } from '../src/app/run-analysis';
-import type { RunRecord } from '../src/lib/runs';
+import type { RunRecord } from '../src/lib/experiment/runs';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
 import { formatPrivileged, privilegedSection } from './analyze-run';
-import { isSimulatedId } from '../src/lib/simulated';
+import { isSimulatedId } from '../src/lib/experiment/simulated';
 import { FolderStore } from './folder-store';
 import {
   analysisToJson,

@@ -20,10 +20,10 @@ import {
 } from '../src/lib/analysis';
 import { positionWarning, rRows } from '../src/app/decision-diagnostics';
 import { analyzeRun } from '../src/app/run-analysis';
-import { presetSpec } from '../src/lib/presets';
+import { presetSpec } from '../src/lib/experiment/presets';
 import { rngFor } from '../src/lib/rng';
-import { normalDraw, simulatedId, type SimulatedParams } from '../src/lib/simulated';
-import type { ExperimentSpec } from '../src/lib/spec';
+import { normalDraw, simulatedId, type SimulatedParams } from '../src/lib/experiment/simulated';
+import type { ExperimentSpec } from '../src/lib/experiment/spec';
 import { runSimulated } from './support/sim-run';
 
 describe('position bias and reliability: the pieces', () => {

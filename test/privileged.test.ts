@@ -3,11 +3,11 @@ import { bootstrapCorrelation, bootstrapCorrelations, learnedWeights, pearson, p
 import { rngFor } from '../src/lib/rng';
 import { privilegedAccess, worthOf } from '../src/lib/analysis/privileged';
 import { simulatePrivilegedInput } from '../src/lib/analysis/simulate';
-import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/experiment/presets';
 import { analyzeRun, decisionsOf } from '../src/app/run-analysis';
 import { privilegedAccessOf } from '../src/app/privileged-access';
-import type { RunRecord } from '../src/lib/runs';
-import { simulatedId } from '../src/lib/simulated';
+import type { RunRecord } from '../src/lib/experiment/runs';
+import { simulatedId } from '../src/lib/experiment/simulated';
 import { runSimulated } from './support/sim-run';
 
 /** The three simulated models: one trained on the target weights that knows them (access .9), two native ones that know only common sense. */

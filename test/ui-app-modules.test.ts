@@ -3,10 +3,10 @@
  * cache grouping, model sources, capability verdicts, speed meters, formatting.
  */
 import { describe, expect, it } from 'vitest';
-import { presetSpec } from '../src/lib/presets';
+import { presetSpec } from '../src/lib/experiment/presets';
 import { PAPER_PROMPTS } from '../src/lib/prompts';
-import { validateSpec } from '../src/lib/spec';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
+import { validateSpec } from '../src/lib/experiment/spec';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
 import { checkForm, formFromPreset, formFromSpec, isPresetUnchanged, specFromForm, trialCount } from '../src/app/spec-form';
 import { groupCacheEntries, modelOfCacheUrl } from '../src/app/model-cache';
 import { checkModelId, modelSource, probeLocalModel } from '../src/app/local-models';

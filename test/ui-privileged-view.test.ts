@@ -22,7 +22,7 @@ import {
   cellScatter,
 } from '../src/app/privileged-view';
 import { analyzeRun } from '../src/app/run-analysis';
-import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/experiment/presets';
 import { runSimulated } from './support/sim-run';
 
 const cell = (reporter: string, target: string, r: number) => ({

@@ -28,7 +28,7 @@
  */
 import type { ChatMessage } from '../src/lib/prompts';
 import { parseReport } from '../src/lib/reports';
-import type { ReportMode } from '../src/lib/spec';
+import type { ReportMode } from '../src/lib/experiment/spec';
 import type { ChoiceScore, ConstrainedFormat, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult, ServerCapabilities } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
 import { ServerClient, type ServerClientOptions } from './openai-http';

@@ -8,7 +8,7 @@
 import { AutoConfig, AutoModelForCausalLM, AutoTokenizer, ModelRegistry, Tensor, env } from '@huggingface/transformers';
 import type { ChatMessage } from '../src/lib/prompts';
 import { parseReport } from '../src/lib/reports';
-import type { ReportMode } from '../src/lib/spec';
+import type { ReportMode } from '../src/lib/experiment/spec';
 import { decodeConstrainedReport, IntegerMask, numericCandidates } from '../src/lib/engine/constrained';
 import type { ChoiceScore, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';

@@ -9,7 +9,7 @@
 import Papa from 'papaparse';
 import type { PAMatrixCell, PAObserverPoint, PAVerdict, PAWorth, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import type { RunAnalysis } from './run-analysis';
-import type { DecisionCondition, ExperimentSpec, ReportCondition } from '../lib/spec';
+import type { DecisionCondition, ExperimentSpec, ReportCondition } from '../lib/experiment/spec';
 import { formatR as fmt } from './format';
 import { modelLabel } from './privileged-access';
 

@@ -6,8 +6,8 @@
 import { WorkerEngine } from '../../workers/client';
 import { runConformance } from '../conformance/checks';
 import { conformanceInputs, type InputSize } from '../conformance/inputs';
-import { buildPlan, serializePlan } from '../../src/lib/plan';
-import { presetSpec } from '../../src/lib/presets';
+import { buildPlan, serializePlan } from '../../src/lib/experiment/plan';
+import { presetSpec } from '../../src/lib/experiment/presets';
 import { builtinScenarioSet } from '../../src/lib/scenarios';
 
 interface AdapterCase {

@@ -22,8 +22,8 @@ import { expectClose } from '../support/close';
 import { analyzeRun } from '../../src/app/run-analysis';
 import { positionWarning } from '../../src/app/decision-diagnostics';
 import { runJson } from '../../src/app/exports';
-import { presetSpec } from '../../src/lib/presets';
-import type { RunRecord } from '../../src/lib/runs';
+import { presetSpec } from '../../src/lib/experiment/presets';
+import type { RunRecord } from '../../src/lib/experiment/runs';
 
 const shot = screenshotter('diagnostics-');
 let app: Awaited<ReturnType<typeof serveBuiltApp>> | undefined;

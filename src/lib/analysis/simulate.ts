@@ -14,7 +14,7 @@ import type { Attribute } from '../scenarios/types';
 import { sigmoid } from './logistic';
 import type { Decision } from './weights';
 import type { PrivilegedInput } from './privileged';
-import { normalDraw } from '../simulated';
+import { normalDraw } from '../experiment/simulated';
 
 export interface SimulatedScenario {
   id: string;

@@ -6,10 +6,10 @@
  */
 import type { ChatMessage, ObservedDecision } from '../prompts';
 import type { ReportParse } from '../reports';
-import type { AdapterRef, DeviceChoice, ReportMode } from '../spec';
+import type { AdapterRef, DeviceChoice, ReportMode } from '../experiment/spec';
 import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 
-/** 'simulated': a `sim:` model (src/lib/simulated.ts), no weights at all; 'openai': an OpenAI-compatible server. */
+/** 'simulated': a `sim:` model (src/lib/experiment/simulated.ts), no weights at all; 'openai': an OpenAI-compatible server. */
 export type EngineName = 'transformers' | 'webllm' | 'openai' | 'simulated';
 export type Device = 'webgpu' | 'wasm' | 'cpu';
 
