@@ -215,6 +215,24 @@ export function bootstrapCorrelations(list: readonly (readonly ScenarioPoints[])
   });
 }
 
+/**
+ * r of each resample of bootstrapCorrelation with the same options: the same resamples in
+ * the same order (NaN where r is undefined). Draws of two measures made with the same seed
+ * on the same scenario list are paired, resample by resample.
+ */
+export function bootstrapDraws(groups: readonly ScenarioPoints[], options: BootstrapOptions = {}): Float64Array {
+  const m = groups.length;
+  const out = new Float64Array(m > 0 ? (options.resamples ?? DEFAULT_RESAMPLES) : 0);
+  const sums = sumsOf(groups);
+  const rng = rngFor(options.seed ?? DEFAULT_SEED, 'bootstrap-correlation');
+  const idx = new Int32Array(m);
+  for (let b = 0; b < out.length; b++) {
+    drawIndices(rng, m, idx);
+    out[b] = resampleR(sums, idx);
+  }
+  return out;
+}
+
 export interface PairedDifference {
   /** r of the first comparison (e.g. reports before introspection training vs learned). */
   r1: number;
