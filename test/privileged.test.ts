@@ -202,6 +202,13 @@ describe('worth in observed decisions', () => {
     expect(worthOf('t', 'M', 0.9, [])).toMatchObject({ relation: 'unknown' });
   });
 
+  it('gives the first k where the curve reaches the self r, also where the curve is flat at it', () => {
+    const at = (rs: number[]) => [5, 10, 20].map((k, i) => ({ target: 't', k, r: rs[i], ci: [0, 1] as [number, number] }));
+    expect(worthOf('t', 'M', 0.6, at([0.6, 0.6, 0.6])).k_star).toBe(5);
+    expect(worthOf('t', 'M', 0.6, at([0.6, 0.6, 0.8])).k_star).toBe(5);
+    expect(worthOf('t', 'M', 0.6, at([0.4, 0.6, 0.6])).k_star).toBeCloseTo(10, 12);
+    expect(worthOf('t', 'M', 0.6, at([0.6, 0.6, 0.6])).text).toBe("M's self-report (r = 0.60) is worth about 5 observed decisions.");
+  });
 });
 
 describe('bootstrapCorrelations', () => {

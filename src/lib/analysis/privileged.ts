@@ -134,15 +134,14 @@ export function worthOf(target: string, label: string, selfR: number, curve: rea
     return { target, k_star: null, relation: 'unknown', text: `There is no statistical observer curve to compare ${label}'s self-report with.` };
   if (selfR < pts[0].r)
     return { target, k_star: null, relation: 'below_min', text: `${label}'s self-report (r = ${f2(selfR)}) is worth less than ${pts[0].k} observed decisions (r = ${f2(pts[0].r)}).` };
-  for (let i = 1; i < pts.length; i++) {
-    const a = pts[i - 1], b = pts[i];
-    if (selfR <= b.r && b.r > a.r) {
-      const k = a.k + ((selfR - a.r) / (b.r - a.r)) * (b.k - a.k);
-      return { target, k_star: k, relation: 'between', text: `${label}'s self-report (r = ${f2(selfR)}) is worth about ${Math.round(k)} observed decisions.` };
-    }
+  // The first k where the curve reaches the self r (where the curve is flat at it, its first k).
+  const i = pts.findIndex((p) => p.r >= selfR);
+  if (i >= 0) {
+    const b = pts[i], a = pts[i - 1];
+    const k = i === 0 ? b.k : a.k + ((selfR - a.r) / (b.r - a.r)) * (b.k - a.k); // a.r < selfR ≤ b.r
+    return { target, k_star: k, relation: 'between', text: `${label}'s self-report (r = ${f2(selfR)}) is worth about ${Math.round(k)} observed decisions.` };
   }
   const last = pts[pts.length - 1];
-  if (selfR <= last.r) return { target, k_star: last.k, relation: 'between', text: `${label}'s self-report (r = ${f2(selfR)}) is worth about ${last.k} observed decisions.` };
   return { target, k_star: null, relation: 'above_max', text: `${label}'s self-report (r = ${f2(selfR)}) is worth more than ${last.k} observed decisions (r = ${f2(last.r)}).` };
 }
 
