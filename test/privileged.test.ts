@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCorrelation, bootstrapCorrelations, learnedWeights, pairedCorrelationDifference, pearson, percentileInterval } from '../src/lib/analysis';
+import { bootstrapCorrelation, bootstrapCorrelations, learnedWeights, pairedCorrelationDifference, pairedCorrelationDifferences, pearson, percentileInterval } from '../src/lib/analysis';
 import { rngFor } from '../src/lib/rng';
 import { privilegedAccess, worthOf } from '../src/lib/analysis/privileged';
 import { simulatePrivilegedInput } from '../src/lib/analysis/simulate';
@@ -126,8 +126,9 @@ describe('calibration and power of the privileged-access verdict', () => {
 });
 
 describe('a difference and the r beside it come from the same scenarios', () => {
-  // A live (partial) run: the other reporter has answered on 8 of the 60 scenarios so far.
-  const input = simulatePrivilegedInput({ scenarios: 60, selfR: 0.6, otherR: [0.6], seed: 'partial-8' });
+  // A live (partial) run: the other reporter has answered on 8 of the 60 scenarios so far. With this seed the
+  // verdict before issue 16 printed self r .63 (60 scenarios) and other r .61 (8) beside a difference of −.25 (8).
+  const input = simulatePrivilegedInput({ scenarios: 60, selfR: 0.6, otherR: [0.6], seed: 'partial-4' });
   const kept = [...input.reported.get('o1')!].slice(0, 8);
   const partial = { ...input, complete: false, reported: new Map([...input.reported, ['o1', new Map(kept)]]) };
   const pa = privilegedAccess({ ...partial, bootstrap: { resamples: 1000 } });
@@ -233,6 +234,31 @@ describe('bootstrapCorrelations', () => {
     expect(Math.abs(together[2].ci[1] - naive[1])).toBeLessThan(1e-9);
     expect(together[0].ci[0]).toBeLessThan(together[0].r);
     expect(together[2].n_scenarios).toBe(12);
+  });
+});
+
+describe('pairedCorrelationDifferences', () => {
+  it('gives each comparison exactly what pairedCorrelationDifference gives it alone, whatever scenarios it shares', () => {
+    const input = simulatePrivilegedInput({ scenarios: 30, selfR: 0.6, otherR: [0.4, 0.5], selfCopies: [0.3], seed: 'many' });
+    const self = pointsOf(input, 't');
+    const firsts = [pointsOf(input, 'o1'), pointsOf(input, 'o2').slice(0, 12), pointsOf(input, 'o3').reverse(), pointsOf(input, 'o1').slice(5, 17), []];
+    const together = pairedCorrelationDifferences(firsts, self, { resamples: 300, seed: 's' });
+    firsts.forEach((f, i) => expect(together[i]).toEqual(pairedCorrelationDifference(f, self, { resamples: 300, seed: 's' })));
+    expect(together.map((d) => d.n_scenarios)).toEqual([30, 12, 30, 12, 0]);
+    // And what the paired bootstrap means, computed naively for the reversed list: shared scenarios in the first's
+    // order, resample them, both r on the same resample, the difference's percentiles.
+    const bySelf = new Map(self.map((g) => [g.scenario, g]));
+    const pairs = firsts[2].map((g) => [g, bySelf.get(g.scenario)!] as const);
+    const rng = rngFor('s', 'bootstrap-paired-difference');
+    const r = (gs: readonly { x: readonly number[]; y: readonly number[] }[]) => pearson(gs.flatMap((g) => [...g.x]), gs.flatMap((g) => [...g.y]));
+    const ds: number[] = [];
+    for (let b = 0; b < 300; b++) {
+      const pick = Array.from({ length: pairs.length }, () => pairs[Math.floor(rng.next() * pairs.length)]);
+      ds.push(r(pick.map((p) => p[1])) - r(pick.map((p) => p[0])));
+    }
+    const naive = percentileInterval(ds);
+    expect(Math.abs(together[2].ci[0] - naive[0])).toBeLessThan(1e-9);
+    expect(Math.abs(together[2].ci[1] - naive[1])).toBeLessThan(1e-9);
   });
 });
 
