@@ -260,7 +260,8 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
     ['reported vs target', result.reportedVsTarget],
   ];
   for (const [name, c] of ceilings)
-    if (c?.ceiling) lines.push(`${name}: reliability ceiling ${f3(c.ceiling.ceiling)} ${ci(c.ceiling.ci)}, disattenuated r = ${f3(c.ceiling.disattenuated)}`);
+    if (c?.ceiling?.none) lines.push(`${name}: ${c.ceiling.none}`);
+    else if (c?.ceiling) lines.push(`${name}: reliability ceiling ${f3(c.ceiling.ceiling)} ${ci(c.ceiling.ci)}, disattenuated r = ${f3(c.ceiling.disattenuated)}`);
   if (options.perScenario) {
     lines.push('', 'per scenario (learned | target | reported):');
     const w = (v: readonly number[] | undefined) => (v ? v.map((x) => Math.round(x).toString().padStart(4)).join(' ') : '');

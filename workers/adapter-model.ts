@@ -208,7 +208,6 @@ export async function preparePatchedGraph(model: AdaptedModel): Promise<void> {
 }
 
 async function patchedGraph(model: AdaptedModel): Promise<Uint8Array | string> {
-  const headroom = patchHeadroom(model.adapter);
   if (isNode) {
     const fs = await import(/* @vite-ignore */ 'node:fs/promises');
     const { join, dirname, basename } = await import(/* @vite-ignore */ 'node:path');
@@ -248,7 +247,7 @@ async function patchedGraph(model: AdaptedModel): Promise<Uint8Array | string> {
   const res = await baseResponse(model.base, model.onnxFile);
   if (!res) throw new Error(`[model_not_found] ${model.base}: ${model.onnxFile} not found`);
   const t0 = performance.now();
-  const { buffer, length } = await readWithHeadroom(res, headroom);
+  const { buffer, length } = await readWithHeadroom(res, patchHeadroom(model.adapter, Number(res.headers.get('content-length')) || 0));
   const { bytes, ...result } = patchOnnxWithLora(buffer, length, model.adapter, { config: model.config });
   model.result = { ...result, ms: performance.now() - t0 };
   return bytes;
