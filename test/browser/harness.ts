@@ -17,7 +17,9 @@ interface AdapterCase {
 }
 
 interface HarnessConfig {
-  mode: 'conformance' | 'plan' | 'adapter';
+  mode: 'conformance' | 'plan' | 'adapter' | 'score';
+  /** score mode: the decision to score on each case's model. */
+  messages?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** adapter mode: stored adapters to put into the browser first (name → served folder to copy from). */
   store?: Record<string, string>;
   cases?: AdapterCase[];
@@ -33,7 +35,16 @@ interface HarnessConfig {
 
 declare global {
   interface Window {
-    __result?: { ok: boolean; error?: string; checks?: unknown; plan?: string; logits?: (number[] | string)[]; crossOriginIsolated?: boolean };
+    __result?: {
+      ok: boolean;
+      error?: string;
+      checks?: unknown;
+      plan?: string;
+      logits?: (number[] | string)[];
+      /** score mode: each case's label log-probabilities, or the text of its load error. */
+      scores?: (number[] | string)[];
+      crossOriginIsolated?: boolean;
+    };
   }
 }
 
@@ -89,6 +100,26 @@ async function adapters(cfg: HarnessConfig) {
   return { ok: true, logits };
 }
 
+/** Loads each case's model (served under /models/) and scores one decision; a case that fails gives its error text. */
+async function score(cfg: HarnessConfig) {
+  const engine = await WorkerEngine.create('transformers', { transformers: { localModelPath: '/models/', allowRemoteModels: false } });
+  const scores: (number[] | string)[] = [];
+  try {
+    for (const c of cfg.cases ?? []) {
+      try {
+        await engine.load({ model: c.model, device: cfg.device, dtype: c.dtype });
+        scores.push((await engine.scoreChoice(cfg.messages!, ['A', 'B'])).logprobs);
+      } catch (e) {
+        scores.push(e instanceof Error ? e.message : String(e));
+      }
+      console.log(`case done: ${c.model} ${c.dtype}`);
+    }
+  } finally {
+    engine.terminate();
+  }
+  return { ok: true, scores };
+}
+
 function plan() {
   const spec = presetSpec('paper', { model: { id: 'any' }, control: { id: 'other' }, seed: 'node-vs-browser' });
   return { ok: true, plan: serializePlan(buildPlan(spec, builtinScenarioSet('node-vs-browser').scenarios)) };
@@ -97,7 +128,8 @@ function plan() {
 async function main() {
   const cfg = (await (await fetch('/harness-config.json')).json()) as HarnessConfig;
   try {
-    const run = cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : await conformance(cfg);
+    const run =
+      cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : cfg.mode === 'score' ? await score(cfg) : await conformance(cfg);
     window.__result = { ...run, crossOriginIsolated };
   } catch (e) {
     window.__result = { ok: false, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) };
