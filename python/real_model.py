@@ -196,7 +196,7 @@ def convert_to_hf(gguf: Path, out: Path, facts: dict):
     # transformers reads gguf_file relative to the folder given.
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     fix_special_tokens(tok, facts)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, torch_dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     gen = model.generation_config
     gen.eos_token_id = facts["eos_id"]
     gen.pad_token_id = facts["pad_id"]
