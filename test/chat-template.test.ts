@@ -92,6 +92,14 @@ describe('chat templates where the tools put them (fixture model)', () => {
   });
 });
 
+describe('a folder that is not a model', () => {
+  it('fails with model_not_found saying what a transformers.js model folder holds', async () => {
+    const e = await loadError(new TransformersEngine({ allowRemoteModels: false }), join(tmpdir(), 'no-such-model-folder'));
+    expect(e.code).toBe('model_not_found');
+    expect(e.message).toMatch(/config\.json, tokenizer\.json, tokenizer_config\.json and ONNX weights under onnx\//);
+  });
+});
+
 describe.skipIf(realModelSkip)('the real model\'s folder without its chat_template.jinja', () => {
   let tmp: string;
   let folder: string;

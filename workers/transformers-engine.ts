@@ -83,6 +83,12 @@ export async function ensureChatTemplate(tok: Tok, model: string): Promise<void>
   }
 }
 
+/** A missing file of a transformers.js model: say what such a model folder holds. */
+function withLayoutHint(e: EngineError): EngineError {
+  if (e.code !== 'model_not_found') return e;
+  return new EngineError(e.code, `${e.detail ?? ''}. A transformers.js model has config.json, tokenizer.json, tokenizer_config.json and ONNX weights under onnx/`);
+}
+
 export interface TransformersEngineOptions {
   /** Where local model folders are served from (browser) — env.localModelPath. */
   localModelPath?: string;
@@ -171,7 +177,7 @@ export class TransformersEngine implements Engine {
       // The config first: a missing model then fails with "not found", not deep inside the tokenizer.
       config = (await AutoConfig.from_pretrained(opts.model, { progress_callback })) as unknown as Record<string, unknown>;
     } catch (e) {
-      throw EngineError.from(e);
+      throw withLayoutHint(EngineError.from(e));
     }
     // 'auto' picks among the ONNX files the model actually publishes.
     const available = !opts.dtype || opts.dtype === 'auto' ? await ModelRegistry.get_available_dtypes(opts.model).catch(() => undefined) : undefined;
@@ -190,7 +196,7 @@ export class TransformersEngine implements Engine {
     } catch (e) {
       this.model = null;
       this.tokenizer = null;
-      throw EngineError.from(e);
+      throw withLayoutHint(EngineError.from(e));
     } finally {
       await adapted?.release();
     }
