@@ -2,8 +2,10 @@
  * Chat templates where the tools put them, in headless Chromium through the worker (WASM):
  * served folders whose template is in tokenizer_config.json, chat_template.jinja or
  * chat_template.json score a decision as Node does; a folder without one fails at load naming
- * the files looked in. The real model (SmolLM2-135M-Instruct) served exactly as Optimum wrote
- * it, and without its chat_template.jinja, too, where the project venv can make it.
+ * the files looked in. The real model (SmolLM2-135M-Instruct), where the project venv can make
+ * it, exactly as Optimum wrote it, loaded with the worker options the app uses for it
+ * (workerOptionsFor): as a copy in static/models/ (served at /models/SmolLM2-135M-Instruct), and
+ * as the catalog id found in a ?localModels=/models/ folder; and without its chat_template.jinja.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { decisionMessages } from '../src/lib/prompts';
 import { linkFolder, placeChatTemplate, type TemplatePlace } from './support/template-folders';
 import { realModel, realModelSkip, REAL_MODEL_TIMEOUT, type RealModel } from './support/real-model';
 import { maxAbsDiff } from './support/real-models';
+import { workerOptionsFor } from '../src/app/engine-provider';
 
 const PLACES: TemplatePlace[] = ['inline', 'jinja', 'json', 'none'];
 const LOOKED_IN = /tokenizer_config\.json.*chat_template\.jinja, chat_template\.json/;
@@ -47,7 +50,9 @@ beforeAll(async () => {
     await engine.load({ model: real.onnx, device: 'cpu', dtype: 'q4' });
     realNode = (await engine.scoreChoice(messages, ['A', 'B'])).logprobs;
     await linkFolder(real.onnx, join(tmp, 'models', 'smollm2-no-template'), ['chat_template.jinja']);
-    mounts['/models/smollm2/'] = real.onnx;
+    // Where a user's copy in static/models/ is served, and where ?localModels=/models/ looks for the catalog id.
+    mounts['/models/SmolLM2-135M-Instruct/'] = real.onnx;
+    mounts['/models/HuggingFaceTB/SmolLM2-135M-Instruct/'] = real.onnx;
   }
   await engine.unload();
   await buildHarness(join(tmp, 'site'));
@@ -63,7 +68,13 @@ describe.skipIf(!hasBrowser)('chat templates in headless Chromium (WASM, through
   it('reads the template from tokenizer_config.json, chat_template.jinja or chat_template.json; fails at load without one', async () => {
     const cases = [
       ...PLACES.map((p) => ({ model: p, dtype: 'fp32' })),
-      ...(real ? [{ model: 'smollm2', dtype: 'q4' }, { model: 'smollm2-no-template', dtype: 'q4' }] : []),
+      ...(real
+        ? [
+            { ...workerOptionsFor('/models/SmolLM2-135M-Instruct'), dtype: 'q4' },
+            { ...workerOptionsFor('HuggingFaceTB/SmolLM2-135M-Instruct', '/models/'), dtype: 'q4' },
+            { ...workerOptionsFor('/models/smollm2-no-template'), dtype: 'q4' },
+          ]
+        : []),
     ];
     const result = await runHarnessPage(server, { mode: 'score', device: 'wasm', messages, cases });
     expect(result.error ?? '').toBe('');
@@ -80,11 +91,15 @@ describe.skipIf(!hasBrowser)('chat templates in headless Chromium (WASM, through
       expect(diff, place).toBeLessThan(TOL);
     }
     if (real) {
-      const [served, missing] = scores.slice(PLACES.length);
-      expect(typeof served, String(served)).not.toBe('string');
-      const diff = maxAbsDiff(served as number[], realNode);
-      console.info(`browser WASM, real model q4 as Optimum wrote it: P(A) ${Math.exp((served as number[])[0]).toFixed(4)}, max |log p - Node| = ${diff.toExponential(2)}`);
-      expect(diff).toBeLessThan(TOL);
+      const [copy, catalog, missing] = scores.slice(PLACES.length);
+      for (const [name, served] of [['static/models copy', copy], ['catalog id in ?localModels', catalog]] as const) {
+        expect(typeof served, `${name}: ${served}`).not.toBe('string');
+        const diff = maxAbsDiff(served as number[], realNode);
+        console.info(`browser WASM, real model q4 as Optimum wrote it (${name}): P(A) ${Math.exp((served as number[])[0]).toFixed(4)}, max |log p - Node| = ${diff.toExponential(2)}`);
+        expect(diff, name).toBeLessThan(TOL);
+      }
+      expect(server.requests).toContain('/models/HuggingFaceTB/SmolLM2-135M-Instruct/onnx/model_q4.onnx');
+      expect(server.requests).toContain('/models/SmolLM2-135M-Instruct/chat_template.jinja');
       expect(missing).toMatch(/\[bad_model\].*smollm2-no-template: it has no chat template/);
       expect(missing).toMatch(LOOKED_IN);
       // The weights of a folder without a template are never fetched: it fails at load, first.

@@ -14,6 +14,9 @@ import { decisionMessages } from '../src/lib/prompts';
 import { builtinScenarioSet } from '../src/lib/scenarios/builtin';
 import { realModel, realModelSkip, REAL_MODEL_TIMEOUT, type RealModel } from './support/real-model';
 import { ONNX_FILE, OPTIMUM_DTYPES } from './support/real-models';
+import { serveStatic } from './support/static-server';
+import { modelSource, probeLocalModel } from '../src/app/local-models';
+import { approxSizeMB, findModel, MODEL_CATALOG } from '../src/lib/models/catalog';
 
 describe.skipIf(realModelSkip)('the real model (SmolLM2-135M-Instruct) as a test asset', () => {
   let m: RealModel;
@@ -38,6 +41,26 @@ describe.skipIf(realModelSkip)('the real model (SmolLM2-135M-Instruct) as a test
     // transformers 4.57 keeps the template out of tokenizer_config.json: the loader must find it.
     expect(readFileSync(join(m.onnx, 'chat_template.jinja'), 'utf8')).toContain('<|im_start|>');
     expect(JSON.parse(readFileSync(join(m.onnx, 'tokenizer_config.json'), 'utf8')).chat_template).toBeUndefined();
+  });
+
+  it("is the catalog's quickest model, whose sizes are its files'; served as a static/models/ copy, the lab finds every build", async () => {
+    const entry = findModel('HuggingFaceTB/SmolLM2-135M-Instruct')!;
+    expect(MODEL_CATALOG[0]).toBe(entry);
+    expect(entry.fileBytes).toEqual(m.onnx_bytes);
+    // Served where a copy in static/models/ is: the lab's probe of a local folder sees the same layout.
+    const server = await serveStatic({ '/models/SmolLM2-135M-Instruct/': m.onnx });
+    try {
+      const fetcher = ((url: string, init?: RequestInit) => fetch(`${server.url}${url}`, init)) as typeof fetch;
+      const src = modelSource('/models/SmolLM2-135M-Instruct');
+      if (src.kind !== 'local') throw new Error('not a local folder');
+      const probe = await probeLocalModel(src, fetcher);
+      expect(probe.ok, probe.error).toBe(true);
+      expect(probe.modelType).toBe('llama');
+      expect([...probe.dtypes].sort()).toEqual([...entry.dtypes].sort());
+      for (const d of entry.dtypes) expect(Math.round(probe.sizeMB![d]), d).toBe(approxSizeMB(entry, d));
+    } finally {
+      await server.close();
+    }
   });
 
   it('has the special tokens the GGUF says: eos <|im_end|> (2), no BOS added', async () => {

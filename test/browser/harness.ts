@@ -14,6 +14,8 @@ interface AdapterCase {
   model: string;
   dtype: string;
   adapter?: { id: string; scale?: number };
+  /** score mode: the worker's transformers.js options for this case. */
+  transformers?: { localModelPath?: string; allowRemoteModels?: boolean };
 }
 
 interface HarnessConfig {
@@ -100,22 +102,24 @@ async function adapters(cfg: HarnessConfig) {
   return { ok: true, logits };
 }
 
-/** Loads each case's model (served under /models/) and scores one decision; a case that fails gives its error text. */
+/**
+ * Loads each case's model and scores one decision; a case that fails gives its error text. A case
+ * may bring the worker options the app would use (src/app/engine-provider.ts workerOptionsFor);
+ * else the model is served under /models/ with no remote fallback.
+ */
 async function score(cfg: HarnessConfig) {
-  const engine = await WorkerEngine.create('transformers', { transformers: { localModelPath: '/models/', allowRemoteModels: false } });
   const scores: (number[] | string)[] = [];
-  try {
-    for (const c of cfg.cases ?? []) {
-      try {
-        await engine.load({ model: c.model, device: cfg.device, dtype: c.dtype });
-        scores.push((await engine.scoreChoice(cfg.messages!, ['A', 'B'])).logprobs);
-      } catch (e) {
-        scores.push(e instanceof Error ? e.message : String(e));
-      }
-      console.log(`case done: ${c.model} ${c.dtype}`);
+  for (const c of cfg.cases ?? []) {
+    const engine = await WorkerEngine.create('transformers', { transformers: c.transformers ?? { localModelPath: '/models/', allowRemoteModels: false } });
+    try {
+      await engine.load({ model: c.model, device: cfg.device, dtype: c.dtype });
+      scores.push((await engine.scoreChoice(cfg.messages!, ['A', 'B'])).logprobs);
+    } catch (e) {
+      scores.push(e instanceof Error ? e.message : String(e));
+    } finally {
+      engine.terminate();
     }
-  } finally {
-    engine.terminate();
+    console.log(`case done: ${c.model} ${c.dtype}`);
   }
   return { ok: true, scores };
 }
