@@ -13,15 +13,19 @@
  * 2. Calibration and power of the verdict at 100 scenarios: the share of
  *    simulations that say `shown` when the self-report has no advantage (null)
  *    and when its population r exceeds the other reporter's by .1 and .2.
+ * 3. The null rate when the others differ in precision (issue 16): 60 scenarios,
+ *    other C as good as the self-report (r = .6, independent noise), other B a
+ *    noisy copy of the self-report (noise .2, .35, .5); and the power with
+ *    several others (self .6 against three at .5; self .65 against .55 and a copy).
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { privilegedAccess } from '../src/lib/analysis/privileged';
 import { simulatePrivilegedInput } from '../src/lib/analysis/simulate';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
-import { severalModelsSpec } from '../src/lib/presets';
-import { RUN_FORMAT, RUN_VERSION, type RunRecord, type TrialResult } from '../src/lib/runs';
-import { parseSimulatedId, simulatedId, simulatedPA, simulatedReport, simulatedWeights } from '../src/lib/simulated';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
+import { severalModelsSpec } from '../src/lib/experiment/presets';
+import { RUN_FORMAT, RUN_VERSION, type RunRecord, type TrialResult } from '../src/lib/experiment/runs';
+import { parseSimulatedId, simulatedId, simulatedPA, simulatedReport, simulatedWeights } from '../src/lib/experiment/simulated';
 import { privilegedAccessOf } from '../src/app/privileged-access';
 
 const GOAL_S = 0.5;
@@ -97,3 +101,19 @@ for (const other of [0.5, 0.7]) {
     `  other reporter r = ${other}: null (no advantage) ${(100 * rates[0]).toFixed(1)} %, power at +.1 ${(100 * rates[1]).toFixed(1)} %, power at +.2 ${(100 * rates[2]).toFixed(1)} %  (${((performance.now() - t) / 1000).toFixed(1)} s)`,
   );
 }
+
+// ─── 3. others that differ in precision (issue 16) ────────────────────────
+function rate(make: (i: number) => ReturnType<typeof simulatePrivilegedInput>, sims: number): number {
+  let shown = 0;
+  for (let i = 0; i < sims; i++) if (privilegedAccess({ ...make(i), bootstrap: { resamples: 2000, seed: `b-${i}` } }).verdicts[0].verdict === 'shown') shown++;
+  return shown / sims;
+}
+const pc = (x: number) => `${(100 * x).toFixed(1)} %`;
+console.log(`\nverdict "shown" rate with several others (${SIMS} simulations each, 2000 resamples):`);
+for (const noise of [0.2, 0.35, 0.5]) {
+  const t = performance.now();
+  const r = rate((i) => simulatePrivilegedInput({ scenarios: 60, selfR: 0.6, otherR: [0.6], selfCopies: [noise], seed: `issue16-${noise}-${i}` }), SIMS);
+  console.log(`  null, 60 scenarios, C as good as self (.6), B a copy of the self-report with noise ${noise}: ${pc(r)}  (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+}
+console.log(`  power, 100 scenarios, self .6 against three others at .5: ${pc(rate((i) => simulatePrivilegedInput({ scenarios: 100, selfR: 0.6, otherR: [0.5, 0.5, 0.5], seed: `three-${i}` }), SIMS))}`);
+console.log(`  power, 60 scenarios, self .65 against .55 and a copy (noise .35): ${pc(rate((i) => simulatePrivilegedInput({ scenarios: 60, selfR: 0.65, otherR: [0.55], selfCopies: [0.35], seed: `copy-${i}` }), SIMS))}`);

@@ -10,11 +10,11 @@
  * throughput; llama-cpp-python's server runs one request at a time behind a
  * lock, so there concurrency only overlaps HTTP and JSON work.
  */
-import { buildPlan } from '../src/lib/plan';
-import { presetSpec } from '../src/lib/presets';
-import { runExperiment, type EngineProvider } from '../src/lib/runner';
-import { RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/runs';
-import { resolveScenarios } from '../src/lib/plan';
+import { buildPlan } from '../src/lib/experiment/plan';
+import { presetSpec } from '../src/lib/experiment/presets';
+import { runExperiment, type EngineProvider } from '../src/lib/experiment/runner';
+import { RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/experiment/runs';
+import { resolveScenarios } from '../src/lib/experiment/plan';
 import { OpenAIEngine } from '../workers/openai-engine';
 import { MemoryStore } from '../test/support/memory-store';
 import { startLlamaServer } from '../test/support/llama-server';

@@ -4,7 +4,7 @@
  */
 import { privilegedAccessOf, type PrivilegedOptions } from '../src/app/privileged-access';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
-import type { RunRecord } from '../src/lib/runs';
+import type { RunRecord } from '../src/lib/experiment/runs';
 
 export function privilegedSection(record: RunRecord, opts: PrivilegedOptions = {}): { privileged_access?: PrivilegedAccess } {
   const pa = privilegedAccessOf(record, opts);
@@ -28,7 +28,12 @@ export function formatPrivileged(pa: PrivilegedAccess): string {
   }
   if (pa.common_sense.length) lines.push('common sense r(learned a, learned b): ' + pa.common_sense.map((c) => `${c.a}–${c.b} ${f3(c.r)}`).join(', '));
   lines.push('', 'verdicts:');
-  for (const v of pa.verdicts) lines.push(`  ${name.get(v.target) ?? v.target}: ${v.verdict.replace('_', ' ')} — ${v.why}`);
+  for (const v of pa.verdicts) {
+    lines.push(`  ${name.get(v.target) ?? v.target}: ${v.verdict.replace('_', ' ')} — ${v.why}`);
+    // Self must beat every other (intersection–union); each difference on the scenarios both have.
+    for (const c of v.comparisons)
+      lines.push(`    self − ${c.other}: ${f3(c.diff)} [${f3(c.ci[0])}, ${f3(c.ci[1])}] on ${c.n_scenarios} scenarios (self r ${f3(c.self_r)}, other r ${f3(c.other_r)})`);
+  }
   for (const w of pa.worth) lines.push(`  ${w.text}`);
   return lines.join('\n') + '\n';
 }

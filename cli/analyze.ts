@@ -19,10 +19,10 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeRun, type DecisionConditionAnalysis, type ReportConditionAnalysis, type RunAnalysis } from '../src/app/run-analysis';
 import { copyingWarning, sensitivityText, sensitivityWarning } from '../src/app/decision-diagnostics';
-import type { RunRecord } from '../src/lib/runs';
+import type { RunRecord } from '../src/lib/experiment/runs';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
 import { formatPrivileged, privilegedSection } from './analyze-run';
-import { isSimulatedId } from '../src/lib/simulated';
+import { isSimulatedId } from '../src/lib/experiment/simulated';
 import { FolderStore } from './folder-store';
 import {
   analysisToJson,
@@ -269,7 +269,8 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
     ['reported vs target', result.reportedVsTarget],
   ];
   for (const [name, c] of ceilings)
-    if (c?.ceiling) lines.push(`${name}: reliability ceiling ${f3(c.ceiling.ceiling)} ${ci(c.ceiling.ci)}, disattenuated r = ${f3(c.ceiling.disattenuated)}`);
+    if (c?.ceiling?.none) lines.push(`${name}: ${c.ceiling.none}`);
+    else if (c?.ceiling) lines.push(`${name}: reliability ceiling ${f3(c.ceiling.ceiling)} ${ci(c.ceiling.ci)}, disattenuated r = ${f3(c.ceiling.disattenuated)}`);
   if (options.perScenario) {
     lines.push('', 'per scenario (learned | target | reported):');
     const w = (v: readonly number[] | undefined) => (v ? v.map((x) => Math.round(x).toString().padStart(4)).join(' ') : '');

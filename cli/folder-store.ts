@@ -6,7 +6,7 @@
 import { mkdir, open, readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunMeta, RunRecord, RunStore, TrialResult } from '../src/lib/runs';
+import type { RunMeta, RunRecord, RunStore, TrialResult } from '../src/lib/experiment/runs';
 
 export class FolderStore implements RunStore {
   private results: TrialResult[] | null = null;

@@ -6,8 +6,8 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
-import { withInContext } from '../src/lib/in-context';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
+import { withInContext } from '../src/lib/experiment/in-context';
 import { ScenarioFormatError } from '../src/lib/scenarios';
 import {
   buildInstillSet,
@@ -20,7 +20,7 @@ import {
 } from '../src/lib/training';
 import { fromInstillSet, fromRun } from '../src/lib/training/sources';
 import { importScenarioFile, parseRowRange } from '../src/app/scenario-import';
-import type { ScenarioSource } from '../src/lib/spec';
+import type { ScenarioSource } from '../src/lib/experiment/spec';
 import { FolderStore } from './folder-store';
 
 export const summary = 'write a training set for Exp 1-3 (chat JSONL + evaluation specs), or check one';

@@ -115,7 +115,10 @@ def copy_hf_model(src: Path, out: Path):
             shutil.copy(f, out / f.name)
 
 
-def optimum_export(hf_dir: Path, onnx_dir: Path) -> Path:
+def optimum_export(hf_dir: Path, onnx_dir: Path, keep_files_in: Path | None = None) -> Path:
+    """Optimum's export of hf_dir into onnx_dir/model.onnx. keep_files_in: also keep the other files
+    Optimum writes beside the graph (config, generation config, tokenizer files, chat template), as
+    it writes them, in that folder."""
     from optimum.exporters.onnx import main_export
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,6 +129,11 @@ def optimum_export(hf_dir: Path, onnx_dir: Path) -> Path:
         if data:
             raise SystemExit(f"the export wrote external data ({[f.name for f in data]}); the tiny models must be inline")
         shutil.move(str(Path(tmp) / "model.onnx"), onnx_dir / "model.onnx")
+        if keep_files_in is not None:
+            keep_files_in.mkdir(parents=True, exist_ok=True)
+            for f in Path(tmp).iterdir():
+                dest = keep_files_in / f.name
+                shutil.copytree(f, dest) if f.is_dir() else shutil.copy(f, dest)
     return onnx_dir / "model.onnx"
 
 

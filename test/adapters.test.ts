@@ -14,6 +14,8 @@ import {
   moduleScale,
   parseLoraConfig,
   patchOnnxWithLora,
+  readOnnxGraph,
+  type BaseModelConfig,
   readSafetensors,
   sameBaseModel,
   whyNotTargeted,
@@ -263,7 +265,27 @@ describe('ONNX patcher', () => {
     expect(sameBytes(model, before)).toBe(true);
   });
 
-  it('patches in place when given headroom, appending only the adapter', () => {
+  it("checks that a packed qkv_proj is as wide as config.json's q + k + v, with a clear error", () => {
+    const mb = buildFixture({ seed: 3, layout: 'modelbuilder' });
+    const graph = mb.files['onnx/model.onnx'];
+    const hf = JSON.parse(new TextDecoder().decode(mb.files['config.json'])) as BaseModelConfig;
+    const vOnly = adapterFor({ targets: ['v'], layers: [0] });
+    // The right config: v lands on its slice.
+    expect(patchOnnxWithLora(graph.slice(), graph.length, vOnly, { config: hf }).applied.map((a) => a.module)).toEqual(['model.layers.0.self_attn.v_proj']);
+    // A config of another model (twice the heads): v's offset and the branch's width would be wrong, and
+    // only ONNX Runtime would notice. The patcher says so first, naming the numbers.
+    const wrong = { ...hf, num_attention_heads: 2 * hf.num_attention_heads! };
+    const q = config.numHeads * config.headDim;
+    const kv = config.numKvHeads * config.headDim;
+    expectAdapterError(
+      () => patchOnnxWithLora(graph.slice(), graph.length, vOnly, { config: wrong }),
+      'mismatch',
+      new RegExp(`packs q, k and v into ${q + 2 * kv} outputs, but the model's config.json \\(num_attention_heads ${2 * config.numHeads},.*\\) gives q ${2 * q} \\+ k ${kv} \\+ v ${kv} = ${2 * q + 2 * kv}`),
+      'config.json',
+    );
+  });
+
+  it('patches in place when given headroom, appending only the adapter and the node list', () => {
     const adapter = adapterFor({ r: 8 });
     const buffer = new Uint8Array(model.length + (1 << 20));
     buffer.set(model);
@@ -272,8 +294,10 @@ describe('ONNX patcher', () => {
     expect(r.bytes.buffer).toBe(buffer.buffer);
     expect(r.applied).toHaveLength(14);
     const adapterBytes = adapter.modules.reduce((n, m) => n + 4 * m.r * (m.inFeatures + m.outFeatures), 0);
+    // The node list is copied (in order, each branch after its projection); the weights are not.
+    const nodeBytes = readOnnxGraph(model).nodes.reduce((n, x) => n + x.entry.body.end - x.entry.tag, 0);
     expect(r.addedBytes).toBeGreaterThan(adapterBytes);
-    expect(r.addedBytes).toBeLessThan(adapterBytes + 14 * 1024);
+    expect(r.addedBytes).toBeLessThan(adapterBytes + nodeBytes + 14 * 1024);
     // Without headroom: a copy, and the caller's bytes stay as they were.
     const plain = model.slice();
     const copy = patchOnnxWithLora(plain, plain.length, adapter);

@@ -16,8 +16,8 @@ import { writeFixtureModel, referenceForward } from './fixture/model';
 import { conformanceInputs, type InputSize } from './conformance/inputs';
 import { TransformersEngine } from '../workers/transformers-engine';
 import { decisionMessages } from '../src/lib/prompts';
-import { buildPlan, serializePlan } from '../src/lib/plan';
-import { presetSpec } from '../src/lib/presets';
+import { buildPlan, serializePlan } from '../src/lib/experiment/plan';
+import { presetSpec } from '../src/lib/experiment/presets';
 import { builtinScenarioSet } from '../src/lib/scenarios';
 
 // SwiftShader runs WebGPU on the CPU at about a second per forward pass: far fewer

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DecisionResult, RunRecord } from '../src/lib/runs';
+import type { DecisionResult, RunRecord } from '../src/lib/experiment/runs';
 import { pythonSkip } from './support/python';
 import { exportModel, makePeftAdapter, makeTinyModel, PROMPTS, referenceLogits, type PeftAdapter, type TinyModel } from './support/real-models';
 

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../src/lib/runs';
+import type { RunRecord } from '../src/lib/experiment/runs';
 import { killAfterResults, lines } from './support/kill-run';
 import { startLlamaServer, type LlamaServer } from './support/llama-server';
 import { pythonSkip } from './support/python';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFixtureModel } from './fixture/model';
-import type { RunRecord } from '../src/lib/runs';
+import type { RunRecord } from '../src/lib/experiment/runs';
 import { killAfterResults, lines } from './support/kill-run';
 
 const root = join(import.meta.dirname, '..');

@@ -191,7 +191,29 @@ describe('against the protocol double: what llama.cpp does not do', () => {
     const refused = await codeOf(new OpenAIEngine({ baseUrl: `http://127.0.0.1:${port}/v1` }).load({ model: 'm' }));
     expect(String(refused)).toMatch(new RegExp(`\\[server_unreachable\\].*127\\.0\\.0\\.1:${port}/v1/models: ECONNREFUSED`));
     const missing = await codeOf(new OpenAIEngine({ baseUrl: fake.baseUrl }).load({ model: 'gpt-9' }));
-    expect(String(missing)).toMatch(/\[model_not_found\].*does not serve "gpt-9"; it serves: fake-model/);
+    expect(String(missing)).toMatch(/\[model_not_found\].*does not serve "gpt-9"; it serves: "fake-model"\. Use one of these as the model name/);
+    expect(String(missing)).not.toMatch(/ONNX/);
+  });
+
+  it('where llama.cpp names its model by the file path, says so, offers that id and the alias flags', async () => {
+    // llama.cpp's server (and llama-cpp-python's) lists the model by the path it was started with unless given an alias.
+    const path = '/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf';
+    const llama = await startFakeServer({ model: path });
+    try {
+      const e = await codeOf(new OpenAIEngine({ baseUrl: llama.baseUrl }).load({ model: 'HuggingFaceTB/SmolLM2-135M-Instruct' }));
+      const text = String(e);
+      expect(text).toMatch(/^EngineError: \[model_not_found\] The model could not be found\. Check the model id, the folder or the server\./);
+      expect(text).toContain(`does not serve "HuggingFaceTB/SmolLM2-135M-Instruct"; it serves: "${path}"`);
+      expect(text).toContain('llama.cpp names a model by its file path unless started with an alias');
+      expect(text).toContain(`Use "${path}" as the model name`);
+      expect(text).toContain('--model_alias HuggingFaceTB/SmolLM2-135M-Instruct');
+      expect(text).toContain('--alias HuggingFaceTB/SmolLM2-135M-Instruct');
+      expect(text).not.toMatch(/ONNX/);
+      // With the id it suggests, the same server loads.
+      expect((await new OpenAIEngine({ baseUrl: llama.baseUrl }).load({ model: path })).model).toBe(path);
+    } finally {
+      await llama.close();
+    }
   });
 
   it('keeps several calls in flight at once, and cancel stops them all', async () => {

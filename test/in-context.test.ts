@@ -5,12 +5,12 @@
  * targets (or the given learned weights), nested across k.
  */
 import { describe, expect, it } from 'vitest';
-import { buildPlan, resolveScenarios, type ReportTrial } from '../src/lib/plan';
-import { presetSpec } from '../src/lib/presets';
+import { buildPlan, resolveScenarios, type ReportTrial } from '../src/lib/experiment/plan';
+import { presetSpec } from '../src/lib/experiment/presets';
 import { introspectionMessages } from '../src/lib/prompts';
-import { trialMessages } from '../src/lib/runner';
-import { SpecError, validateSpec, type ExperimentSpec } from '../src/lib/spec';
-import { inContextConditions } from '../src/lib/in-context';
+import { trialMessages } from '../src/lib/experiment/runner';
+import { SpecError, validateSpec, type ExperimentSpec } from '../src/lib/experiment/spec';
+import { inContextConditions } from '../src/lib/experiment/in-context';
 
 function spec(ks: number[], extra: Partial<Parameters<typeof inContextConditions>[0]> = {}): ExperimentSpec {
   const base = presetSpec('classroom', { model: { id: 'm' }, seed: 'icl' });

@@ -1,10 +1,10 @@
 /** Example pools and observer conditions in specs and plans. */
 import { describe, expect, it } from 'vitest';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
-import { severalModelsSpec } from '../src/lib/presets';
-import { exampleTrialIds } from '../src/lib/observers';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
+import { severalModelsSpec } from '../src/lib/experiment/presets';
+import { exampleTrialIds } from '../src/lib/experiment/observers';
 import { observationMessages, PAPER_PROMPTS, renderChoice } from '../src/lib/prompts';
-import { validateSpec, type ExperimentSpec } from '../src/lib/spec';
+import { validateSpec, type ExperimentSpec } from '../src/lib/experiment/spec';
 
 const models = [{ id: 'sim:a' }, { id: 'sim:b' }];
 const size = { scenarios: 3, decisions: 6, reports: 2 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, PlanError, serializePlan } from '../src/lib/plan';
-import { presetSpec } from '../src/lib/presets';
-import { parseSpec, SpecError, validateSpec, type ExperimentSpec } from '../src/lib/spec';
+import { buildPlan, PlanError, serializePlan } from '../src/lib/experiment/plan';
+import { presetSpec } from '../src/lib/experiment/presets';
+import { parseSpec, SpecError, validateSpec, type ExperimentSpec } from '../src/lib/experiment/spec';
 import { toyScenarios } from './support/toy-scenarios';
 
 function spec(over: Partial<ExperimentSpec> = {}): ExperimentSpec {

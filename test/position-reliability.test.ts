@@ -11,6 +11,8 @@ import {
   debiasedChoice,
   debiasPairs,
   oddEven,
+  pearson,
+  percentileInterval,
   positionDiagnostics,
   reportedWeights,
   sigmoid,
@@ -18,12 +20,12 @@ import {
   splitHalfReliability,
   type PositionedDecision,
 } from '../src/lib/analysis';
-import { positionWarning, rRows } from '../src/app/decision-diagnostics';
+import { ceilingText, positionWarning, rRows } from '../src/app/decision-diagnostics';
 import { analyzeRun } from '../src/app/run-analysis';
-import { presetSpec } from '../src/lib/presets';
+import { presetSpec } from '../src/lib/experiment/presets';
 import { rngFor } from '../src/lib/rng';
-import { normalDraw, simulatedId, type SimulatedParams } from '../src/lib/simulated';
-import type { ExperimentSpec } from '../src/lib/spec';
+import { normalDraw, simulatedId, type SimulatedParams } from '../src/lib/experiment/simulated';
+import type { ExperimentSpec } from '../src/lib/experiment/spec';
 import { runSimulated } from './support/sim-run';
 
 describe('position bias and reliability: the pieces', () => {
@@ -71,12 +73,82 @@ describe('position bias and reliability: the pieces', () => {
     const rel = { halfR: 0.6, reliability: 0.75, ci: [0.64, 0.81] as [number, number], n_scenarios: 10 };
     const c = ceilingFor(0.6, rel, { ...rel, reliability: 0.48, ci: [0.36, 0.64] });
     expect(c.ceiling).toBeCloseTo(0.6, 12);
-    expect(c.ci[0]).toBeCloseTo(Math.sqrt(0.64 * 0.36), 12);
     expect(c.disattenuated).toBeCloseTo(1, 12);
     expect(ceilingFor(0.5, rel).ceiling).toBeCloseTo(Math.sqrt(0.75), 12);
     // Identical halves: perfectly reliable.
     const same = [{ scenario: 'a', x: [1, 2, 3], y: [1, 2, 3] }, { scenario: 'b', x: [3, 1, 2], y: [3, 1, 2] }];
     expect(splitHalfReliability(same, { resamples: 50 }).reliability).toBeCloseTo(1, 12);
+  });
+});
+
+/** Split halves over `scenarios` × 5 points whose pooled correlation is exactly `r`. */
+function halvesWith(r: number, scenarios: number, seed: string) {
+  const rng = rngFor(seed, 'halves');
+  const n = scenarios * 5;
+  const standard = (v: number[]) => {
+    const m = v.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / n);
+    return v.map((x) => (x - m) / sd);
+  };
+  const x = standard(Array.from({ length: n }, () => normalDraw(rng)));
+  const e0 = Array.from({ length: n }, () => normalDraw(rng));
+  const proj = e0.reduce((a, v, i) => a + v * x[i], 0) / n;
+  const e = standard(e0.map((v, i) => v - proj * x[i]));
+  const y = x.map((v, i) => r * v + Math.sqrt(1 - r * r) * e[i]);
+  return Array.from({ length: scenarios }, (_, s) => ({ scenario: `s${s}`, x: x.slice(5 * s, 5 * s + 5), y: y.slice(5 * s, 5 * s + 5) }));
+}
+
+describe('reliabilities that are not positive (issue 16)', () => {
+  it("clips half-correlations of −.2 and −.25 at 0: reliability 0, no ceiling, said in words, and no inverted interval", () => {
+    const x = splitHalfReliability(halvesWith(-0.2, 12, 'a'), { resamples: 1000 });
+    const y = splitHalfReliability(halvesWith(-0.25, 12, 'b'), { resamples: 1000 });
+    expect(x.halfR).toBeCloseTo(-0.2, 9);
+    expect(y.halfR).toBeCloseTo(-0.25, 9);
+    for (const rel of [x, y]) {
+      expect(rel.reliability).toBe(0);
+      expect(rel.ci[0]).toBeGreaterThanOrEqual(0);
+      expect(rel.ci[0]).toBeLessThanOrEqual(rel.ci[1]);
+      expect(rel.ci[1]).toBeLessThanOrEqual(1);
+    }
+    // Unclipped, −.5 × −.67 made a "ceiling" of .577 with the interval [1, .365].
+    const c = ceilingFor(0.3, x, y);
+    expect(c.ceiling).toBeNaN();
+    expect(c.disattenuated).toBeNaN();
+    expect(c.none).toMatch(/^no ceiling: a split-half reliability is not positive \(its two halves correlate -0\.20\)/);
+    expect(ceilingText(c)).toBe(c.none);
+    expect(ceilingFor(0.3, y).none).toMatch(/-0\.25/);
+  });
+
+  it('gives reliability 0 for a half-correlation of −1, not −∞', () => {
+    expect(spearmanBrown(-1)).toBe(0);
+    const rel = splitHalfReliability(halvesWith(-1, 6, 'c'), { resamples: 200 });
+    expect(rel.halfR).toBeCloseTo(-1, 9);
+    expect([rel.reliability, ...rel.ci]).toEqual([0, 0, 0]);
+    expect(ceilingFor(0.2, rel).none).toBeDefined();
+  });
+
+  it("takes the ceiling's interval from a bootstrap of the product, resample by resample", () => {
+    const hx = halvesWith(0.6, 30, 'd');
+    const hy = halvesWith(0.5, 30, 'e');
+    const x = splitHalfReliability(hx, { resamples: 500, seed: 's' });
+    const y = splitHalfReliability(hy, { resamples: 500, seed: 's' });
+    const c = ceilingFor(0.25, x, y);
+    expect(c.ceiling).toBeCloseTo(Math.sqrt(x.reliability * y.reliability), 12);
+    // Naively: resample scenarios (the bootstrap's own draws), both split-half r on them, step up, clip, multiply, √.
+    const rng = rngFor('s/split-half', 'bootstrap-correlation');
+    const r = (h: typeof hx, idx: number[]) => pearson(idx.flatMap((i) => h[i].x), idx.flatMap((i) => h[i].y));
+    const products: number[] = [];
+    for (let b = 0; b < 500; b++) {
+      const idx = Array.from({ length: 30 }, () => Math.floor(rng.next() * 30));
+      products.push(Math.sqrt(Math.min(1, spearmanBrown(r(hx, idx)) * spearmanBrown(r(hy, idx)))));
+    }
+    const naive = percentileInterval(products);
+    expect(Math.abs(c.ci[0] - naive[0])).toBeLessThan(1e-9);
+    expect(Math.abs(c.ci[1] - naive[1])).toBeLessThan(1e-9);
+    expect(c.ci[0]).toBeLessThanOrEqual(c.ceiling);
+    expect(c.ceiling).toBeLessThanOrEqual(c.ci[1]);
+    // Not the product of the two intervals' ends.
+    expect(Math.abs(c.ci[0] - Math.sqrt(x.ci[0] * y.ci[0]))).toBeGreaterThan(0.01);
   });
 });
 

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCorrelation, bootstrapCorrelations, learnedWeights, pearson, percentileInterval } from '../src/lib/analysis';
+import { bootstrapCorrelation, bootstrapCorrelations, learnedWeights, pairedCorrelationDifference, pairedCorrelationDifferences, pearson, percentileInterval } from '../src/lib/analysis';
 import { rngFor } from '../src/lib/rng';
 import { privilegedAccess, worthOf } from '../src/lib/analysis/privileged';
 import { simulatePrivilegedInput } from '../src/lib/analysis/simulate';
-import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/experiment/presets';
 import { analyzeRun, decisionsOf } from '../src/app/run-analysis';
 import { privilegedAccessOf } from '../src/app/privileged-access';
-import type { RunRecord } from '../src/lib/runs';
-import { simulatedId } from '../src/lib/simulated';
+import type { RunRecord } from '../src/lib/experiment/runs';
+import { simulatedId } from '../src/lib/experiment/simulated';
 import { runSimulated } from './support/sim-run';
+import { formatPrivileged } from '../cli/analyze-run';
 
 /** The issue's three simulated models: one trained on the target weights that knows them (access .9), two native ones that know only common sense. */
 async function threeModelRun(): Promise<RunRecord> {
@@ -75,6 +76,10 @@ describe('privileged access on three simulated models', async () => {
   });
 });
 
+/** A reporter's points against the target's learned weights, scenario by scenario. */
+const pointsOf = (input: ReturnType<typeof simulatePrivilegedInput>, who: string) =>
+  [...input.reported.get(who)!].map(([scenario, x]) => ({ scenario, x, y: input.learned.get('t')!.get(scenario)! }));
+
 describe('calibration and power of the privileged-access verdict', () => {
   it('says "shown" in at most 5 % of 200 null simulations (the self-reporter knows nothing the other does not)', () => {
     let shown = 0;
@@ -89,13 +94,72 @@ describe('calibration and power of the privileged-access verdict', () => {
     expect(shown / sims).toBeLessThanOrEqual(0.05);
   });
 
-  it('detects a true advantage of .2 in r at 100 scenarios most of the time', () => {
+  it("holds 5 % when the others differ in precision: the issue's null case, 200 runs at each of B's noise levels", () => {
+    // 60 scenarios; C (o1) describes the target exactly as well as the self-report (r = .6, independent noise),
+    // so the truth is "not shown"; B (o2) is a noisy copy of the self-report: usually the highest observed r,
+    // with a tiny spread of its difference from self. Testing self only against B said "shown" in 8.5–13.5 % here.
+    const sims = 200;
+    const rates: string[] = [];
+    for (const noise of [0.2, 0.35, 0.5]) {
+      let shown = 0;
+      let againstB = 0;
+      for (let i = 0; i < sims; i++) {
+        const input = simulatePrivilegedInput({ scenarios: 60, selfR: 0.6, otherR: [0.6], selfCopies: [noise], seed: `issue-${noise}-${i}` });
+        const v = privilegedAccess({ ...input, bootstrap: { resamples: 1000, seed: `b-${i}` } }).verdicts[0];
+        if (v.verdict === 'shown') shown++;
+        if (pairedCorrelationDifference(pointsOf(input, 'o2'), pointsOf(input, 't'), { resamples: 1000, seed: `b-${i}` }).ci[0] > 0) againstB++;
+      }
+      rates.push(`B's noise ${noise}: shown in ${shown}/${sims} (${((100 * shown) / sims).toFixed(1)} %); self's interval against B alone above 0 in ${againstB}/${sims}`);
+      expect(shown / sims).toBeLessThanOrEqual(0.05);
+    }
+    console.log(`issue-16 null case (60 scenarios, intersection–union test):\n  ${rates.join('\n  ')}`);
+  });
+
+    it('detects a true advantage of .2 in r at 100 scenarios most of the time', () => {
     let shown = 0;
     for (let i = 0; i < 40; i++) {
       const pa = privilegedAccess({ ...simulatePrivilegedInput({ scenarios: 100, selfR: 0.7, otherR: [0.5], seed: `power-${i}` }), bootstrap: { resamples: 500 } });
       if (pa.verdicts[0].verdict === 'shown') shown++;
     }
     expect(shown / 40).toBeGreaterThan(0.8);
+  });
+});
+
+describe('a difference and the r beside it come from the same scenarios', () => {
+  // A live (partial) run: the other reporter has answered on 8 of the 60 scenarios so far. With this seed the
+  // verdict before issue 16 printed self r .63 (60 scenarios) and other r .61 (8) beside a difference of −.25 (8).
+  const input = simulatePrivilegedInput({ scenarios: 60, selfR: 0.6, otherR: [0.6], seed: 'partial-4' });
+  const kept = [...input.reported.get('o1')!].slice(0, 8);
+  const partial = { ...input, complete: false, reported: new Map([...input.reported, ['o1', new Map(kept)]]) };
+  const pa = privilegedAccess({ ...partial, bootstrap: { resamples: 1000 } });
+  const v = pa.verdicts[0];
+  const learned = input.learned.get('t')!;
+  const rOn = (who: string) => pearson(kept.flatMap(([id]) => [...input.reported.get(who)!.get(id)!]), kept.flatMap(([id]) => [...learned.get(id)!]));
+
+  it('computes self r, the other r and their difference on the 8 shared scenarios, and says so', () => {
+    expect(v.n_scenarios).toBe(8);
+    expect(Math.abs(v.self_r_paired! - rOn('t'))).toBeLessThan(1e-9);
+    expect(Math.abs(v.best_other_r! - rOn('o1'))).toBeLessThan(1e-9);
+    expect(Math.abs(v.diff! - (v.self_r_paired! - v.best_other_r!))).toBeLessThan(1e-12);
+    // The matrix still gives self r over all 60 scenarios; the verdict's own r is on the 8.
+    expect(pa.matrix.find((c) => c.self)!.n_points).toBe(60 * 5);
+  });
+
+  it('prints a difference that agrees with the two r printed beside it, with its n (sentence and CLI)', () => {
+    const printed = (text: string) => {
+      const m = /on (\d+) scenarios, self r = (-?\d\.\d\d) against (-?\d\.\d\d), difference (-?\d\.\d\d)/.exec(text);
+      expect(m, text).not.toBeNull();
+      return m!.slice(1).map(Number);
+    };
+    const [n, self, other, diff] = printed(v.why);
+    console.log(`partial run, other on 8 of 60 scenarios: ${v.why}`);
+    expect(n).toBe(8);
+    expect(Math.abs(diff - (self - other))).toBeLessThanOrEqual(0.01 + 1e-9); // rounding of three 2-decimal numbers
+    const cli = formatPrivileged(pa);
+    const line = cli.split('\n').find((l) => l.includes('self − o1'))!;
+    const m = /: (-?[\d.]+) \[.*\] on (\d+) scenarios \(self r (-?[\d.]+), other r (-?[\d.]+)\)/.exec(line)!;
+    expect(Number(m[2])).toBe(8);
+    expect(Math.abs(Number(m[1]) - (Number(m[3]) - Number(m[4])))).toBeLessThanOrEqual(0.001 + 1e-9);
   });
 });
 
@@ -138,6 +202,14 @@ describe('worth in observed decisions', () => {
     expect(worthOf('t', 'M', 0.9, curve)).toMatchObject({ k_star: null, relation: 'above_max' });
     expect(worthOf('t', 'M', 0.9, [])).toMatchObject({ relation: 'unknown' });
   });
+
+  it('gives the first k where the curve reaches the self r, also where the curve is flat at it', () => {
+    const at = (rs: number[]) => [5, 10, 20].map((k, i) => ({ target: 't', k, r: rs[i], ci: [0, 1] as [number, number] }));
+    expect(worthOf('t', 'M', 0.6, at([0.6, 0.6, 0.6])).k_star).toBe(5);
+    expect(worthOf('t', 'M', 0.6, at([0.6, 0.6, 0.8])).k_star).toBe(5);
+    expect(worthOf('t', 'M', 0.6, at([0.4, 0.6, 0.6])).k_star).toBeCloseTo(10, 12);
+    expect(worthOf('t', 'M', 0.6, at([0.6, 0.6, 0.6])).text).toBe("M's self-report (r = 0.60) is worth about 5 observed decisions.");
+  });
 });
 
 describe('bootstrapCorrelations', () => {
@@ -162,6 +234,31 @@ describe('bootstrapCorrelations', () => {
     expect(Math.abs(together[2].ci[1] - naive[1])).toBeLessThan(1e-9);
     expect(together[0].ci[0]).toBeLessThan(together[0].r);
     expect(together[2].n_scenarios).toBe(12);
+  });
+});
+
+describe('pairedCorrelationDifferences', () => {
+  it('gives each comparison exactly what pairedCorrelationDifference gives it alone, whatever scenarios it shares', () => {
+    const input = simulatePrivilegedInput({ scenarios: 30, selfR: 0.6, otherR: [0.4, 0.5], selfCopies: [0.3], seed: 'many' });
+    const self = pointsOf(input, 't');
+    const firsts = [pointsOf(input, 'o1'), pointsOf(input, 'o2').slice(0, 12), pointsOf(input, 'o3').reverse(), pointsOf(input, 'o1').slice(5, 17), []];
+    const together = pairedCorrelationDifferences(firsts, self, { resamples: 300, seed: 's' });
+    firsts.forEach((f, i) => expect(together[i]).toEqual(pairedCorrelationDifference(f, self, { resamples: 300, seed: 's' })));
+    expect(together.map((d) => d.n_scenarios)).toEqual([30, 12, 30, 12, 0]);
+    // And what the paired bootstrap means, computed naively for the reversed list: shared scenarios in the first's
+    // order, resample them, both r on the same resample, the difference's percentiles.
+    const bySelf = new Map(self.map((g) => [g.scenario, g]));
+    const pairs = firsts[2].map((g) => [g, bySelf.get(g.scenario)!] as const);
+    const rng = rngFor('s', 'bootstrap-paired-difference');
+    const r = (gs: readonly { x: readonly number[]; y: readonly number[] }[]) => pearson(gs.flatMap((g) => [...g.x]), gs.flatMap((g) => [...g.y]));
+    const ds: number[] = [];
+    for (let b = 0; b < 300; b++) {
+      const pick = Array.from({ length: pairs.length }, () => pairs[Math.floor(rng.next() * pairs.length)]);
+      ds.push(r(pick.map((p) => p[1])) - r(pick.map((p) => p[0])));
+    }
+    const naive = percentileInterval(ds);
+    expect(Math.abs(together[2].ci[0] - naive[0])).toBeLessThan(1e-9);
+    expect(Math.abs(together[2].ci[1] - naive[1])).toBeLessThan(1e-9);
   });
 });
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LEARNED_VS_TARGET, PAPER, paperMarks, paperSelfFigures, preferenceUptake } from '../src/lib/paper-figures';
+import { LEARNED_VS_TARGET, PAPER, paperMarks, paperSelfFigures, preferenceUptake } from '../src/lib/experiment/paper-figures';
 import {
   beforeEvaluation,
   evaluatedAdapter,
@@ -21,8 +21,8 @@ import {
 } from '../src/app/replicate';
 import { labTrainingSets } from '../src/app/training-set';
 import { formFromSpec, specFromForm, type ModelChoice } from '../src/app/spec-form';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
-import { parseSpec, SpecError, validateSpec, type ExperimentSpec } from '../src/lib/spec';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
+import { parseSpec, SpecError, validateSpec, type ExperimentSpec } from '../src/lib/experiment/spec';
 import { FILES } from '../src/lib/training';
 
 const root = join(__dirname, '..');

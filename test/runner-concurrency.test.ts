@@ -6,10 +6,10 @@
  * maxConcurrency still run one call at a time. Against the protocol double.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPlan } from '../src/lib/plan';
-import { presetSpec } from '../src/lib/presets';
-import { runExperiment, type EngineProvider } from '../src/lib/runner';
-import { RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/runs';
+import { buildPlan } from '../src/lib/experiment/plan';
+import { presetSpec } from '../src/lib/experiment/presets';
+import { runExperiment, type EngineProvider } from '../src/lib/experiment/runner';
+import { RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/experiment/runs';
 import type { Engine } from '../src/lib/engine/types';
 import { OpenAIEngine } from '../workers/openai-engine';
 import { startFakeServer, type FakeServer } from './support/fake-openai-server';

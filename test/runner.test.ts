@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan } from '../src/lib/plan';
-import { presetSpec } from '../src/lib/presets';
-import { runExperiment, trialMessages, type EngineProvider, type TrialEvent } from '../src/lib/runner';
-import { RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/runs';
+import { buildPlan } from '../src/lib/experiment/plan';
+import { presetSpec } from '../src/lib/experiment/presets';
+import { runExperiment, trialMessages, type EngineProvider, type TrialEvent } from '../src/lib/experiment/runner';
+import { RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/experiment/runs';
 import { EngineError } from '../src/lib/engine/types';
 import { SimulatedAgent } from './support/simulated-agent';
 import { MemoryStore } from './support/memory-store';

@@ -21,10 +21,10 @@ import {
 } from '../src/lib/analysis';
 import { copyingWarning, rRows, sensitivityWarning } from '../src/app/decision-diagnostics';
 import { analyzeRun, targetsInstilled } from '../src/app/run-analysis';
-import { presetSpec } from '../src/lib/presets';
+import { presetSpec } from '../src/lib/experiment/presets';
 import { rngFor } from '../src/lib/rng';
-import { simulatedId, type SimulatedParams } from '../src/lib/simulated';
-import type { ExperimentSpec } from '../src/lib/spec';
+import { simulatedId, type SimulatedParams } from '../src/lib/experiment/simulated';
+import type { ExperimentSpec } from '../src/lib/experiment/spec';
 import { formatValue } from '../src/lib/prompts';
 import { FolderStore } from '../cli/folder-store';
 import { runSimulated } from './support/sim-run';

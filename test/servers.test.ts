@@ -9,8 +9,8 @@ import { connectServer, parseServerModelValue, serverModelValue } from '../src/a
 import { WorkerEngineProvider } from '../src/app/engine-provider';
 import { engineRows } from '../src/app/engine-choice';
 import { formFromSpec, specFromForm } from '../src/app/spec-form';
-import { presetSpec } from '../src/lib/presets';
-import { validateSpec, SpecError } from '../src/lib/spec';
+import { presetSpec } from '../src/lib/experiment/presets';
+import { validateSpec, SpecError } from '../src/lib/experiment/spec';
 import { startFakeServer, type FakeServer } from './support/fake-openai-server';
 
 let fake: FakeServer;

@@ -9,11 +9,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
 import { decisionMessages, introspectionMessages } from '../src/lib/prompts';
 import { parseTargetWeightsCsv } from '../src/lib/paper-csv';
-import { parseSpec, type ScenarioSource } from '../src/lib/spec';
-import type { RunRecord } from '../src/lib/runs';
+import { parseSpec, type ScenarioSource } from '../src/lib/experiment/spec';
+import type { RunRecord } from '../src/lib/experiment/runs';
 import { pearson } from '../src/lib/analysis/stats';
 import {
   buildInstillSet,

@@ -3,10 +3,10 @@
  * cache grouping, model sources, capability verdicts, speed meters, formatting.
  */
 import { describe, expect, it } from 'vitest';
-import { presetSpec } from '../src/lib/presets';
+import { presetSpec } from '../src/lib/experiment/presets';
 import { PAPER_PROMPTS } from '../src/lib/prompts';
-import { validateSpec } from '../src/lib/spec';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
+import { validateSpec } from '../src/lib/experiment/spec';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
 import { checkForm, formFromPreset, formFromSpec, isPresetUnchanged, specFromForm, trialCount } from '../src/app/spec-form';
 import { groupCacheEntries, modelOfCacheUrl } from '../src/app/model-cache';
 import { checkModelId, modelSource, probeLocalModel } from '../src/app/local-models';
@@ -172,6 +172,10 @@ describe('catalog', () => {
       expect(m.custom).toBe(false);
     }
     const m = list[0];
+    // The quickest first: SmolLM2 135M, with its files' measured sizes (MB = 2^20 bytes).
+    expect(m.id).toBe('HuggingFaceTB/SmolLM2-135M-Instruct');
+    for (const d of ['q4f16', 'q4', 'fp32']) expect(sizeFor(m, d)).toBe(Math.min(...list.filter((x) => x.sizeMB[d]).map((x) => x.sizeMB[d])));
+    expect(m.sizeMB).toEqual({ q4f16: 113, fp16: 258, q4: 173, q8: 130, fp32: 514 });
     expect(bestDtype(m, ['q4f16', 'q4'])).toBe('q4f16');
     expect(bestDtype(m, ['nope'])).toBe(m.dtypes[0]);
     expect(sizeFor(m, 'fp32')).toBeGreaterThan(sizeFor(m, 'q4')!);

@@ -22,7 +22,7 @@ import {
   cellScatter,
 } from '../src/app/privileged-view';
 import { analyzeRun } from '../src/app/run-analysis';
-import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/experiment/presets';
 import { runSimulated } from './support/sim-run';
 
 const cell = (reporter: string, target: string, r: number) => ({
@@ -43,8 +43,14 @@ function sample(): PrivilegedAccess {
       cell('sim', 'b', 0.25), cell('sim', 'sim', 0.6),
     ],
     verdicts: [
-      { target: 'self', self_r: 0.8, best_other: 'obs:b@10', best_other_r: 0.5, diff: 0.3, ci: [0.1, 0.5], verdict: 'shown', why: 'Better than b.' },
-      { target: 'b', self_r: 0.5, best_other: 'stat@20', best_other_r: 0.6, diff: -0.1, ci: [-0.3, 0.1], verdict: 'not_shown', why: 'The statistician does as well.' },
+      {
+        target: 'self', self_r: 0.8, best_other: 'obs:b@10', best_other_r: 0.5, self_r_paired: 0.8, n_scenarios: 10, diff: 0.3, ci: [0.1, 0.5],
+        comparisons: [{ other: 'obs:b@10', n_scenarios: 10, self_r: 0.8, other_r: 0.5, diff: 0.3, ci: [0.1, 0.5] }], verdict: 'shown', why: 'Better than b.',
+      },
+      {
+        target: 'b', self_r: 0.5, best_other: 'stat@20', best_other_r: 0.6, self_r_paired: 0.5, n_scenarios: 10, diff: -0.1, ci: [-0.3, 0.1],
+        comparisons: [{ other: 'stat@20', n_scenarios: 10, self_r: 0.5, other_r: 0.6, diff: -0.1, ci: [-0.3, 0.1] }], verdict: 'not_shown', why: 'The statistician does as well.',
+      },
     ],
     observers: [
       { reporter: 'b', target: 'self', k: 10, r: 0.5, ci: [0.4, 0.6], n_points: 50 },
@@ -139,6 +145,7 @@ describe('privileged-access view rows', () => {
     expect(v.map((x) => x.verdict)).toEqual(['shown', 'not_shown', 'undetermined']);
     expect(v[2].target_simulated).toBe('yes');
     expect(Number(v[0].diff)).toBe(0.3);
+    expect([Number(v[0].self_r_paired), Number(v[0].best_other_r), Number(v[0].n_scenarios), Number(v[0].comparisons)]).toEqual([0.8, 0.5, 10, 1]);
   });
 });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeRun, type ReportConditionAnalysis } from '../src/app/run-analysis';
 import { conditionLabel, isSeveral, kList, reportGroups, reportKind } from '../src/app/report-groups';
 import { rRows } from '../src/app/decision-diagnostics';
-import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/experiment/presets';
 import { runSimulated } from './support/sim-run';
 
 describe('report groups on a run of three simulated models with observers', async () => {

@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { detectScenarioFile, importScenarioFile, parseRowRange, problemsOf } from '../src/app/scenario-import';
 import { checkForm, formFromPreset, formFromSpec, isPresetUnchanged, scenarioCountFor, specFromForm } from '../src/app/spec-form';
 import { builtinScenarioSet, exportPaperScenariosCsv, ScenarioFormatError, serializeScenarioSet, type ScenarioSet } from '../src/lib/scenarios';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
 import { renderChoice } from '../src/lib/prompts';
-import { parseSpec, validateSpec } from '../src/lib/spec';
+import { parseSpec, validateSpec } from '../src/lib/experiment/spec';
 
 const builtin = builtinScenarioSet('import-test');
 const small: ScenarioSet = { ...builtin, name: 'Five contexts', scenarios: builtin.scenarios.slice(0, 5) };

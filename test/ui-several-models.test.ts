@@ -4,9 +4,9 @@ import { checkForm, formFromPreset, formFromSpec, specFromForm, trialCount, type
 import { simulatedFromForm } from '../src/app/simulated-models';
 import { shortModelName } from '../src/app/format';
 import { WorkerEngineProvider } from '../src/app/engine-provider';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
-import { SIMULATED_PRESET_MODELS } from '../src/lib/presets';
-import { validateSpec } from '../src/lib/spec';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
+import { SIMULATED_PRESET_MODELS } from '../src/lib/experiment/presets';
+import { validateSpec } from '../src/lib/experiment/spec';
 
 const model = (id: string): ModelChoice => ({ id, device: 'auto', dtype: 'auto' });
 

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formFromSpec, specFromForm } from '../src/app/spec-form';
-import { buildPlan, resolveScenarios } from '../src/lib/plan';
-import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/presets';
-import { validateSpec } from '../src/lib/spec';
+import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/experiment/presets';
+import { validateSpec } from '../src/lib/experiment/spec';
 
 describe('several-models specs in the experiment form', () => {
   it('the fixture model and two simulated models with observers at 0, 2, 4: the same conditions and trials after the form', () => {

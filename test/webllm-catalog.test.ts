@@ -9,6 +9,7 @@ import {
   WEBLLM_MODELS,
   WEBLLM_MODEL_IDS,
   findWebLLMModel,
+  isHalfQuant,
   needsShaderF16,
   pickWebLLMModel,
   transformersPairOf,
@@ -34,20 +35,24 @@ describe('WebLLM catalog vs the installed prebuiltAppConfig', () => {
       expect(r!.model).toMatch(new RegExp(`/mlc-ai/${name.replace(/\./g, '\\.')}-${m.quant}-MLC$`));
     });
 
-  it('every family has a q4f16_1 and a q4f32_1 build, and every build a family', () => {
+  it('every family has a 16-bit and a 32-bit build (q4, or q0 where WebLLM ships no q4), and every build a family', () => {
     for (const f of WEBLLM_FAMILIES) {
       const builds = WEBLLM_MODELS.filter((m) => m.family === f.family);
-      expect(builds.some((b) => b.quant === 'q4f16_1'), f.family).toBe(true);
-      expect(builds.some((b) => b.quant === 'q4f32_1'), f.family).toBe(true);
+      expect(builds.some((b) => isHalfQuant(b.quant)), f.family).toBe(true);
+      expect(builds.some((b) => !isHalfQuant(b.quant)), f.family).toBe(true);
+      const q = builds.some((b) => b.quant.startsWith('q4')) ? ['q4f16_1', 'q4f32_1'] : ['q0f16', 'q0f32'];
+      expect(builds.every((b) => q.includes(b.quant)), f.family).toBe(true);
     }
+    expect(WEBLLM_MODELS.filter((m) => m.family === 'smollm2-135m').map((m) => m.quant)).toEqual(['q0f16', 'q0f32']);
     for (const m of WEBLLM_MODELS) expect(WEBLLM_FAMILIES.some((f) => f.family === m.family)).toBe(true);
   });
 
-  it('covers every q4 build of these families that the package ships (nothing left out)', () => {
-    const families = WEBLLM_FAMILIES.map((f) => f.name);
-    const shipped = prebuiltAppConfig.model_list
-      .map((r) => r.model_id)
-      .filter((id) => families.some((f) => id.startsWith(`${f}-q4f16_1-MLC`) || id.startsWith(`${f}-q4f32_1-MLC`)));
+  it('covers every q4 build of these families that the package ships, and the q0 builds of a family with no q4 (nothing left out)', () => {
+    const ids = prebuiltAppConfig.model_list.map((r) => r.model_id);
+    const shipped = WEBLLM_FAMILIES.flatMap((f) => {
+      const q4 = ids.filter((id) => id.startsWith(`${f.name}-q4f16_1-MLC`) || id.startsWith(`${f.name}-q4f32_1-MLC`));
+      return q4.length ? q4 : ids.filter((id) => id.startsWith(`${f.name}-q0f16-MLC`) || id.startsWith(`${f.name}-q0f32-MLC`));
+    });
     expect([...shipped].sort()).toEqual([...WEBLLM_MODEL_IDS].sort());
   });
 
@@ -61,10 +66,11 @@ describe('WebLLM catalog vs the installed prebuiltAppConfig', () => {
 });
 
 describe('picking a build', () => {
-  it('q4f16 with shader-f16, q4f32 without', () => {
+  it('the 16-bit build with shader-f16 (q4f16_1, or q0f16), the 32-bit one without', () => {
     for (const f of WEBLLM_FAMILIES) {
-      expect(pickWebLLMModel(f.family, true)!.quant).toBe('q4f16_1');
-      expect(pickWebLLMModel(f.family, false)!.quant).toBe('q4f32_1');
+      const q4 = f.family !== 'smollm2-135m';
+      expect(pickWebLLMModel(f.family, true)!.quant).toBe(q4 ? 'q4f16_1' : 'q0f16');
+      expect(pickWebLLMModel(f.family, false)!.quant).toBe(q4 ? 'q4f32_1' : 'q0f32');
       expect(needsShaderF16(pickWebLLMModel(f.family, false)!)).toBe(false);
       expect(needsShaderF16(pickWebLLMModel(f.family, true)!)).toBe(true);
     }
@@ -94,6 +100,8 @@ describe('pairing ids across engines', () => {
       ['onnx-community/Llama-3.2-1B-Instruct-q4f16', 'llama-3.2-1b'],
       ['onnx-community/Phi-3.5-mini-instruct-onnx-web', 'phi-3.5-mini'],
       ['HuggingFaceTB/SmolLM2-360M-Instruct', 'smollm2-360m'],
+      ['HuggingFaceTB/SmolLM2-135M-Instruct', 'smollm2-135m'],
+      ['SmolLM2-135M-Instruct-q0f32-MLC', 'smollm2-135m'],
       ['meta-llama/Llama-3.2-3B-Instruct', 'llama-3.2-3b'],
       ['smollm2-1.7b-instruct', 'smollm2-1.7b'],
       ['google/gemma-2-2b-it', 'gemma-2-2b'],

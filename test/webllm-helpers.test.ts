@@ -103,6 +103,12 @@ describe('models, messages, errors', () => {
     expect(resolveWebLLMModel('meta-llama/Llama-3.2-1B-Instruct', 'q4', true).quant).toBe('q4f32_1');
     expect(() => resolveWebLLMModel('meta-llama/Llama-3.2-1B-Instruct', 'q4f16', false)).toThrow(/unsupported.*shader-f16/);
     expect(() => resolveWebLLMModel('mistral', undefined, true)).toThrow(/model_not_found/);
+    // SmolLM2-135M ships unquantised only: a request names the precision, the family's build of it loads.
+    expect(resolveWebLLMModel('HuggingFaceTB/SmolLM2-135M-Instruct', 'auto', true).modelId).toBe('SmolLM2-135M-Instruct-q0f16-MLC');
+    expect(resolveWebLLMModel('HuggingFaceTB/SmolLM2-135M-Instruct', 'q4', true).modelId).toBe('SmolLM2-135M-Instruct-q0f32-MLC');
+    expect(resolveWebLLMModel('HuggingFaceTB/SmolLM2-135M-Instruct', undefined, false).modelId).toBe('SmolLM2-135M-Instruct-q0f32-MLC');
+    expect(() => resolveWebLLMModel('HuggingFaceTB/SmolLM2-135M-Instruct', 'q0f16', false)).toThrow(/unsupported.*shader-f16/);
+    expect(() => resolveWebLLMModel('HuggingFaceTB/SmolLM2-135M-Instruct', 'q8', true)).toThrow(/unsupported.*q0f16.*not q8/);
   });
 
   it('folds system prompts into the first user turn', () => {

@@ -21,11 +21,7 @@
 import { env } from '@huggingface/transformers';
 import { AdapterError, PbReader, patchHeadroom, patchOnnxWithLora, planLoraPatch, type BaseModelConfig, type LoraAdapter, type PatchResult } from '../src/lib/adapters';
 import { isNode } from './adapter-files';
-
-interface CacheLike {
-  match(key: string): Promise<Response | string | undefined>;
-  put(key: string, response: Response, progress?: unknown): Promise<void>;
-}
+import { browserCache, modelFileNodePath, modelFileResponse, type CacheLike } from './model-files';
 
 export interface AdaptedModel {
   /** The id to pass to from_pretrained. */
@@ -58,72 +54,12 @@ function parseKey(key: string): { model: AdaptedModel; file: string } | null {
   return null;
 }
 
-const pathJoin = (...parts: string[]) => parts.map((p, i) => (i ? p.replace(/^\/+/, '') : p).replace(/\/+$/, '')).filter(Boolean).join('/');
-const validHubId = (s: string) => /^(\b[\w\-.]+\b\/)?\b[\w\-.]{1,96}\b$/.test(s) && !s.includes('..') && !s.includes('--');
-
-/** The keys transformers.js uses for one of the base model's files, in the order it tries them. */
-function baseLocations(base: string, file: string): { local: string; remote: string | null } {
-  const request = pathJoin(base, file);
-  const hub = validHubId(base);
-  return {
-    local: hub ? pathJoin(env.localModelPath, request) : request,
-    remote: hub ? pathJoin(env.remoteHost, env.remotePathTemplate.replaceAll('{model}', base).replaceAll('{revision}', 'main'), file) : null,
-  };
-}
-
-async function browserCache(): Promise<Cache | null> {
-  if (!env.useBrowserCache || typeof caches === 'undefined') return null;
-  try {
-    return await caches.open(env.cacheKey);
-  } catch {
-    return null;
-  }
-}
-
 /**
- * The base model's file as transformers.js would get it: the cache first, then
- * the local path / served folder, then the Hub; a download is stored under the
- * base model's own key, exactly as transformers.js would have stored it.
+ * The base model's file as transformers.js would get it, bypassing our overlay: through the
+ * cache that was in place before it (a download is stored under the base model's own key).
  */
 async function baseResponse(base: string, file: string): Promise<Response | null> {
-  const { local, remote } = baseLocations(base, file);
-  const inner = previous?.use ? previous.cache : null;
-  for (const key of [local, remote]) {
-    if (!key) continue;
-    const hit = inner ? await inner.match(key) : await (await browserCache())?.match(key);
-    if (hit instanceof Response) return hit;
-  }
-  const tries: string[] = [];
-  if (env.allowLocalModels && !/^https?:/.test(local)) tries.push(local);
-  if (/^https?:/.test(local)) tries.push(local);
-  if (remote && env.allowRemoteModels) tries.push(remote);
-  for (const url of tries) {
-    const res = await fetch(url).catch(() => null);
-    if (!res || !res.ok) continue;
-    const store = inner ?? (await browserCache());
-    if (store) {
-      await store.put(url, res.clone()).catch(() => undefined);
-    }
-    return res;
-  }
-  return null;
-}
-
-/** Node: the base model's file on disk (a local folder, env.localModelPath or transformers.js's file cache). */
-async function baseNodePath(base: string, file: string): Promise<string | null> {
-  const { access } = await import(/* @vite-ignore */ 'node:fs/promises');
-  const { join, resolve } = await import(/* @vite-ignore */ 'node:path');
-  const candidates = [resolve(base, file), join(env.localModelPath ?? '', base, file)];
-  if (env.cacheDir) candidates.push(join(env.cacheDir, base, file));
-  for (const p of candidates) {
-    try {
-      await access(p);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
+  return modelFileResponse(base, file, previous?.use ? previous.cache : await browserCache());
 }
 
 type FileHandle = Awaited<ReturnType<typeof import('node:fs/promises').open>>;
@@ -208,12 +144,11 @@ export async function preparePatchedGraph(model: AdaptedModel): Promise<void> {
 }
 
 async function patchedGraph(model: AdaptedModel): Promise<Uint8Array | string> {
-  const headroom = patchHeadroom(model.adapter);
   if (isNode) {
     const fs = await import(/* @vite-ignore */ 'node:fs/promises');
     const { join, dirname, basename } = await import(/* @vite-ignore */ 'node:path');
     const { tmpdir } = await import(/* @vite-ignore */ 'node:os');
-    const src = await baseNodePath(model.base, model.onnxFile);
+    const src = await modelFileNodePath(model.base, model.onnxFile);
     if (!src) throw new Error(`[model_not_found] ${model.base}: ${model.onnxFile} not found`);
     const t0 = performance.now();
     // Only the graph's structure is read; the weights stay on disk and are copied by the kernel.
@@ -248,7 +183,7 @@ async function patchedGraph(model: AdaptedModel): Promise<Uint8Array | string> {
   const res = await baseResponse(model.base, model.onnxFile);
   if (!res) throw new Error(`[model_not_found] ${model.base}: ${model.onnxFile} not found`);
   const t0 = performance.now();
-  const { buffer, length } = await readWithHeadroom(res, headroom);
+  const { buffer, length } = await readWithHeadroom(res, patchHeadroom(model.adapter, Number(res.headers.get('content-length')) || 0));
   const { bytes, ...result } = patchOnnxWithLora(buffer, length, model.adapter, { config: model.config });
   model.result = { ...result, ms: performance.now() - t0 };
   return bytes;
@@ -269,7 +204,7 @@ const overlay: CacheLike = {
       return typeof served === 'string' ? served : bytesResponse(served);
     }
     if (isNode) {
-      const p = await baseNodePath(model.base, file);
+      const p = await modelFileNodePath(model.base, file);
       if (!p) return file.endsWith('.json') ? bytesResponse(new TextEncoder().encode('{}')) : undefined;
       // JSON is read as bytes, ONNX files as paths.
       if (file.endsWith('.onnx') || file.includes('.onnx_data')) return p;

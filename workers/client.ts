@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type { ChatMessage } from '../src/lib/prompts';
 import type { ChoiceScore, Engine, EngineCapabilities, EngineName, LoadOptions, LoadProgress, ReportResult } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
-import type { ReportMode } from '../src/lib/spec';
+import type { ReportMode } from '../src/lib/experiment/spec';
 import type { EngineWorkerApi, WorkerEngineOptions } from './engine.worker';
 
 export class WorkerEngine implements Engine {

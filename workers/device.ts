@@ -4,7 +4,7 @@
  */
 import type { Device } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
-import type { DeviceChoice } from '../src/lib/spec';
+import type { DeviceChoice } from '../src/lib/experiment/spec';
 
 export interface DeviceReport {
   webgpu: boolean;

@@ -28,7 +28,7 @@
  */
 import type { ChatMessage } from '../src/lib/prompts';
 import { parseReport } from '../src/lib/reports';
-import type { ReportMode } from '../src/lib/spec';
+import type { ReportMode } from '../src/lib/experiment/spec';
 import type { ChoiceScore, ConstrainedFormat, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult, ServerCapabilities } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
 import { ServerClient, type ServerClientOptions } from './openai-http';
@@ -81,6 +81,24 @@ function endedAtOnce(reply: ChatReply): boolean {
   return !!c && c.finish_reason === 'stop' && !c.message?.content && Array.isArray(c.logprobs?.content) && c.logprobs.content.length === 0;
 }
 
+/**
+ * Why a model is not served, in words that help: the names the server does serve, and how to
+ * give a server the name the lab asks for. llama.cpp's servers name a model by the file they were
+ * started with (a path) unless given an alias.
+ */
+export function notServedMessage(baseUrl: string, model: string, served: readonly string[]): string {
+  const list = served.length ? served.map((m) => `"${m}"`).join(', ') : 'nothing';
+  const byPath = served.filter((m) => /[/\\]|\.gguf$/i.test(m));
+  const wanted = model.split('/').pop()!.toLowerCase();
+  const same = served.find((m) => m.split(/[/\\]/).pop()!.toLowerCase().startsWith(wanted));
+  const hints = [
+    same ? `Use "${same}" as the model name` : 'Use one of these as the model name',
+    `or start the server with the name you want: llama.cpp's server with --alias ${model} (llama-cpp-python: --model_alias ${model}), vLLM with --served-model-name ${model}`,
+  ];
+  const why = byPath.length ? ` (llama.cpp names a model by its file path unless started with an alias)` : '';
+  return `the server at ${baseUrl} does not serve "${model}"; it serves: ${list}${why}. ${hints.join(', ')}.`;
+}
+
 export class OpenAIEngine implements Engine {
   private readonly client: ServerClient;
   private caps: EngineCapabilities | null = null;
@@ -113,8 +131,7 @@ export class OpenAIEngine implements Engine {
     if (!Array.isArray(listed.data)) throw new EngineError('server_error', `${this.client.baseUrl}/models did not list models`);
     const models = listed.data.map((m) => String(m.id));
     const notes: string[] = [];
-    if (!models.includes(opts.model))
-      throw new EngineError('model_not_found', `the server at ${this.client.baseUrl} does not serve "${opts.model}"; it serves: ${models.join(', ') || 'nothing'}`);
+    if (!models.includes(opts.model)) throw new EngineError('model_not_found', notServedMessage(this.client.baseUrl, opts.model, models));
 
     let servedModel = opts.model;
     let adapter: ServerCapabilities['adapter'] = null;

@@ -1,5 +1,5 @@
 /**
- * The engine of simulated models (`sim:` ids, see src/lib/simulated.ts): no
+ * The engine of simulated models (`sim:` ids, see src/lib/experiment/simulated.ts): no
  * weights, no download, no worker. It decides and reports from the trial
  * context the runner passes (scenario, options, target weights, shown
  * decisions), never from the prompt text, which users may edit.
@@ -8,8 +8,8 @@ import type { ChoiceScore, Engine, EngineCapabilities, LoadOptions, ReportResult
 import { EngineError } from '../src/lib/engine/types';
 import type { ChatMessage } from '../src/lib/prompts';
 import { parseReport } from '../src/lib/reports';
-import { parseSimulatedId, SimulatedIdError, simulatedPA, simulatedReport, simulatedWeights, type SimulatedParams } from '../src/lib/simulated';
-import type { ReportMode } from '../src/lib/spec';
+import { parseSimulatedId, SimulatedIdError, simulatedPA, simulatedReport, simulatedWeights, type SimulatedParams } from '../src/lib/experiment/simulated';
+import type { ReportMode } from '../src/lib/experiment/spec';
 
 export class SimulatedEngine implements Engine {
   private params: SimulatedParams | null = null;

@@ -8,7 +8,7 @@
 import { AutoConfig, AutoModelForCausalLM, AutoTokenizer, ModelRegistry, Tensor, env } from '@huggingface/transformers';
 import type { ChatMessage } from '../src/lib/prompts';
 import { parseReport } from '../src/lib/reports';
-import type { ReportMode } from '../src/lib/spec';
+import type { ReportMode } from '../src/lib/experiment/spec';
 import { decodeConstrainedReport, IntegerMask, numericCandidates } from '../src/lib/engine/constrained';
 import type { ChoiceScore, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
@@ -17,6 +17,8 @@ import { AdapterError, adaptedModelId, buildLoraAdapter } from '../src/lib/adapt
 import type { AdapterInfo } from '../src/lib/engine/types';
 import { readAdapterFiles } from './adapter-files';
 import { onnxFileFor, preparePatchedGraph, registerAdaptedModel, type AdaptedModel } from './adapter-model';
+import { CHAT_TEMPLATE_FILES, missingTemplateMessage, parseChatTemplateFile, PROBE_CONVERSATION, type ChatTemplate } from '../src/lib/engine/chat-template';
+import { readModelText } from './model-files';
 
 type Past = Record<string, Tensor>;
 /* The library's model and tokenizer classes are loosely typed; these are the parts we use. */
@@ -29,6 +31,8 @@ interface CausalLM {
 }
 interface Tok {
   apply_chat_template(m: ChatMessage[], o: Record<string, unknown>): string;
+  /** Set from tokenizer_config.json; the lab fills it from the template files when that has none. */
+  chat_template: ChatTemplate | null;
   encode(text: string, o?: Record<string, unknown>): number[];
   decode(ids: number[], o?: Record<string, unknown>): string;
   get_vocab(): Map<string, number>;
@@ -52,6 +56,37 @@ export function renderPrompt(tok: Pick<Tok, 'apply_chat_template'>, messages: Ch
     rest[0] = { ...rest[0], content: `${system}\n\n${rest[0].content}` };
     return tok.apply_chat_template(rest, options);
   }
+}
+
+/**
+ * Gives the tokenizer the model's chat template wherever the folder keeps it (transformers.js
+ * reads only tokenizer_config.json; today's transformers and Optimum write chat_template.jinja),
+ * then renders a probe conversation, so a model without a usable template fails here, at load,
+ * naming the files looked in, and not at its first trial.
+ */
+export async function ensureChatTemplate(tok: Tok, model: string): Promise<void> {
+  for (const file of CHAT_TEMPLATE_FILES) {
+    if (tok.chat_template) break;
+    const text = await readModelText(model, file);
+    if (text === null) continue;
+    try {
+      tok.chat_template = parseChatTemplateFile(file, text);
+    } catch (e) {
+      throw new EngineError('bad_model', missingTemplateMessage(model, (e as Error).message));
+    }
+  }
+  if (!tok.chat_template) throw new EngineError('bad_model', missingTemplateMessage(model));
+  try {
+    renderPrompt(tok, [...PROBE_CONVERSATION]);
+  } catch (e) {
+    throw new EngineError('bad_model', missingTemplateMessage(model, (e as Error).message));
+  }
+}
+
+/** A missing file of a transformers.js model: say what such a model folder holds. */
+function withLayoutHint(e: EngineError): EngineError {
+  if (e.code !== 'model_not_found') return e;
+  return new EngineError(e.code, `${e.detail ?? ''}. A transformers.js model has config.json, tokenizer.json, tokenizer_config.json and ONNX weights under onnx/`);
 }
 
 export interface TransformersEngineOptions {
@@ -142,7 +177,7 @@ export class TransformersEngine implements Engine {
       // The config first: a missing model then fails with "not found", not deep inside the tokenizer.
       config = (await AutoConfig.from_pretrained(opts.model, { progress_callback })) as unknown as Record<string, unknown>;
     } catch (e) {
-      throw EngineError.from(e);
+      throw withLayoutHint(EngineError.from(e));
     }
     // 'auto' picks among the ONNX files the model actually publishes.
     const available = !opts.dtype || opts.dtype === 'auto' ? await ModelRegistry.get_available_dtypes(opts.model).catch(() => undefined) : undefined;
@@ -152,6 +187,7 @@ export class TransformersEngine implements Engine {
     await this.unload();
     try {
       this.tokenizer = (await AutoTokenizer.from_pretrained(opts.model, { progress_callback })) as unknown as Tok;
+      await ensureChatTemplate(this.tokenizer, opts.model);
       this.model = (await AutoModelForCausalLM.from_pretrained(adapted?.model.id ?? opts.model, {
         device,
         dtype: dtype as 'fp32',
@@ -160,7 +196,7 @@ export class TransformersEngine implements Engine {
     } catch (e) {
       this.model = null;
       this.tokenizer = null;
-      throw EngineError.from(e);
+      throw withLayoutHint(EngineError.from(e));
     } finally {
       await adapted?.release();
     }

@@ -49,7 +49,7 @@ import type {
 } from '@mlc-ai/web-llm';
 import type { ChatMessage } from '../src/lib/prompts';
 import { parseReport } from '../src/lib/reports';
-import type { ReportMode } from '../src/lib/spec';
+import type { ReportMode } from '../src/lib/experiment/spec';
 import type { ChoiceScore, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
 import { WEBLLM_MODEL_IDS, findWebLLMModel, webllmFamilyOf, type WebLLMFamily, type WebLLMModelEntry } from '../src/lib/models/webllm-catalog';

@@ -232,12 +232,16 @@ export function topLogprobsAgreement(logits: ArrayLike<number>, top: readonly To
 
 // ---------------------------------------------------------------- models
 
-/** Normalise a dtype request to a WebLLM quantisation, or null for 'auto'. */
-function requestedQuant(dtype: string | undefined): 'q4f16_1' | 'q4f32_1' | null {
+/**
+ * A dtype request as the precision of a WebLLM build: true for 16-bit (q4f16_1, q0f16), false
+ * for 32-bit (q4f32_1, q0f32, and plain "q4"), null for 'auto'. The family's build of that
+ * precision is loaded, whatever its weight quantisation (SmolLM2-135M has q0 builds only).
+ */
+function requestedHalf(dtype: string | undefined): boolean | null {
   if (!dtype || dtype === 'auto') return null;
-  if (/^q4f16(_1)?$/.test(dtype)) return 'q4f16_1';
-  if (/^(q4f32(_1)?|q4)$/.test(dtype)) return 'q4f32_1';
-  throw new EngineError('unsupported', `WebLLM builds are q4f16_1 or q4f32_1, not ${dtype}`);
+  if (/^q[04]f16(_1)?$/.test(dtype)) return true;
+  if (/^(q[04]f32(_1)?|q4)$/.test(dtype)) return false;
+  throw new EngineError('unsupported', `WebLLM builds are q4f16_1 / q0f16 (16-bit) or q4f32_1 / q0f32 (32-bit), not ${dtype}`);
 }
 
 /**
@@ -249,12 +253,11 @@ export function resolveWebLLMModel(model: string, dtype: string | undefined, sha
   if (!entry) {
     const family = webllmFamilyOf(model);
     if (!family) throw new EngineError('model_not_found', `"${model}" is not a WebLLM model of this lab's catalog`);
-    const quant = requestedQuant(dtype);
-    entry = pickWebLLMModel(family.family, quant ? quant === 'q4f16_1' : shaderF16);
+    entry = pickWebLLMModel(family.family, requestedHalf(dtype) ?? shaderF16);
     if (!entry) throw new EngineError('model_not_found', `no WebLLM build of ${family.name}`);
   }
   if (needsShaderF16(entry) && !shaderF16)
-    throw new EngineError('unsupported', `${entry.modelId} needs the shader-f16 GPU feature, which this device lacks; use the q4f32_1 build`);
+    throw new EngineError('unsupported', `${entry.modelId} needs the shader-f16 GPU feature, which this device lacks; use its 32-bit build`);
   return entry;
 }
 

@@ -5,8 +5,8 @@
  * reads and checks the files first, so a bad adapter is refused with the reason before any run.
  */
 import { ADAPTER_FILES, AdapterError, adapterSource, buildLoraAdapter, PICKLE_HELP, PICKLE_WEIGHTS } from '../lib/adapters';
-import type { AdapterRef, ModelRef } from '../lib/spec';
-import type { RunMeta } from '../lib/runs';
+import type { AdapterRef, ModelRef } from '../lib/experiment/spec';
+import type { RunMeta } from '../lib/experiment/runs';
 import { readAdapterFiles, storeAdapter, type StoredAdapter } from '../../workers/adapter-files';
 
 export interface ModelWithAdapter {

@@ -85,8 +85,9 @@ export function copyingWarning(r: Pick<ReportConditionAnalysis, 'copying'>): str
   );
 }
 
-/** "ceiling 0.92 [0.88, 0.95], disattenuated r 0.97" for an r shown next to it. */
+/** "ceiling 0.92 [0.88, 0.95], disattenuated r 0.97" for an r shown next to it, or why there is none. */
 export function ceilingText(c: Ceiling | undefined): string | null {
+  if (c?.none) return c.none;
   if (!c || !Number.isFinite(c.ceiling)) return null;
   return `ceiling ${f2(c.ceiling)} [${f2(c.ci[0])}, ${f2(c.ci[1])}], disattenuated r ${f2(c.disattenuated)}`;
 }

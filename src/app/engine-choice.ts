@@ -16,7 +16,7 @@ import { EngineError, type EngineCapabilities, type EngineChoiceRecord, type Eng
 export type { EngineChoiceRecord } from '../lib/engine/types';
 import { findModel } from '../lib/models/catalog';
 import { pickWebLLMModel } from '../lib/models/webllm-catalog';
-import type { DeviceChoice } from '../lib/spec';
+import type { DeviceChoice } from '../lib/experiment/spec';
 import { modelSource } from './local-models';
 
 export type { EngineUserChoice } from '../lib/engine/choose';

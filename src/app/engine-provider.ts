@@ -13,12 +13,12 @@
  * returned capabilities (`choice`).
  */
 import { EngineError, type Engine, type LoadProgress } from '../lib/engine/types';
-import type { EngineProvider } from '../lib/runner';
-import type { ModelRef } from '../lib/spec';
+import type { EngineProvider } from '../lib/experiment/runner';
+import type { ModelRef } from '../lib/experiment/spec';
 import { WorkerEngine } from '../../workers/client';
 import { serverChoiceRecord, serverEngine } from './servers';
 import { SimulatedEngine } from '../../workers/simulated-engine';
-import { isSimulatedId, simulatedName } from '../lib/simulated';
+import { isSimulatedId, simulatedName } from '../lib/experiment/simulated';
 import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
 import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EnginePlan, type EngineModelInfo, type EngineUserChoice } from './engine-choice';

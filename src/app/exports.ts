@@ -3,9 +3,9 @@
  * (the whole RunRecord), and reading a run.json back. Pure: returns strings;
  * the page turns them into downloads.
  */
-import { runToPaperCsv } from '../lib/run-export';
-import { indexResults, RUN_FORMAT, RUN_VERSION, type RunRecord, type RunStatus, type TrialResult } from '../lib/runs';
-import { validateSpec } from '../lib/spec';
+import { runToPaperCsv } from '../lib/experiment/run-export';
+import { indexResults, RUN_FORMAT, RUN_VERSION, type RunRecord, type RunStatus, type TrialResult } from '../lib/experiment/runs';
+import { validateSpec } from '../lib/experiment/spec';
 import { slug } from './format';
 
 export interface ExportFile {
@@ -16,7 +16,7 @@ export interface ExportFile {
 
 const CSV = 'text/csv';
 
-/** The paper's CSV files of a run (one rule for the lab and the CLI: src/lib/run-export.ts). */
+/** The paper's CSV files of a run (one rule for the lab and the CLI: src/lib/experiment/run-export.ts). */
 export function runCsvFiles(record: RunRecord): ExportFile[] {
   return runToPaperCsv(record).map((f) => ({ ...f, mime: CSV }));
 }

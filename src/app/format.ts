@@ -1,5 +1,5 @@
 /** Small, pure formatting helpers for numbers people read. */
-import { isSimulatedId, simulatedName } from '../lib/simulated';
+import { isSimulatedId, simulatedName } from '../lib/experiment/simulated';
 
 export function formatBytes(n: number | undefined | null): string {
   if (n === undefined || n === null || !Number.isFinite(n)) return '—';

@@ -12,7 +12,7 @@
  *   people can act on; what was stored before stays stored.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { RunMeta, RunRecord, RunStore, TrialResult } from '../lib/runs';
+import type { RunMeta, RunRecord, RunStore, TrialResult } from '../lib/experiment/runs';
 import type { Headline } from './run-analysis';
 
 export const DB_NAME = 'introspection-lab';

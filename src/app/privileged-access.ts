@@ -19,10 +19,10 @@ import { privilegedAccess, type PrivilegedInput } from '../lib/analysis/privileg
 import type { PAModel, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import { learnedWeights } from '../lib/analysis/weights';
 import { decisionsToFit, type PositionedDecision } from '../lib/analysis/position';
-import { DEFAULT_OBSERVE_K } from '../lib/presets';
-import type { RunRecord } from '../lib/runs';
-import { isSimulatedId } from '../lib/simulated';
-import type { DecisionCondition, ModelRef, ReportCondition } from '../lib/spec';
+import { DEFAULT_OBSERVE_K } from '../lib/experiment/presets';
+import type { RunRecord } from '../lib/experiment/runs';
+import { isSimulatedId } from '../lib/experiment/simulated';
+import type { DecisionCondition, ModelRef, ReportCondition } from '../lib/experiment/spec';
 
 export interface PrivilegedOptions {
   /** Bootstrap resamples (default 2000). */

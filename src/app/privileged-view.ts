@@ -9,7 +9,7 @@
 import Papa from 'papaparse';
 import type { PAMatrixCell, PAObserverPoint, PAVerdict, PAWorth, PrivilegedAccess } from '../lib/analysis/privileged-types';
 import type { RunAnalysis } from './run-analysis';
-import type { DecisionCondition, ExperimentSpec, ReportCondition } from '../lib/spec';
+import type { DecisionCondition, ExperimentSpec, ReportCondition } from '../lib/experiment/spec';
 import { formatR as fmt } from './format';
 import { modelLabel } from './privileged-access';
 
@@ -187,7 +187,7 @@ export interface VerdictRow {
   target: string;
   label: string;
   verdict: PAVerdict | null;
-  /** "best other" in words: a model's label, an observer at k, or the statistical observer at k. */
+  /** The closest other (the comparison that decides) in words: a model's label, an observer at k, or the statistical observer at k. */
   bestOther: string | null;
   /** r(learned) between the target and each other model: the common-sense baseline. */
   commonSense: Array<{ other: string; label: string; r: number }>;
@@ -296,12 +296,16 @@ export function verdictsCsv(pa: PrivilegedAccess): string {
   const info = modelInfo(pa);
   const rows = verdictRows(pa).map((v) => [
     v.target, v.label, yes(info.simulated(v.target)),
-    num(v.verdict?.self_r), v.verdict?.best_other ?? '', num(v.verdict?.best_other_r), num(v.verdict?.diff),
-    num(v.verdict?.ci?.[0]), num(v.verdict?.ci?.[1]), v.verdict?.verdict ?? 'undetermined',
+    num(v.verdict?.self_r), v.verdict?.best_other ?? '', num(v.verdict?.best_other_r), num(v.verdict?.self_r_paired), v.verdict?.n_scenarios ?? '',
+    num(v.verdict?.diff), num(v.verdict?.ci?.[0]), num(v.verdict?.ci?.[1]), v.verdict?.comparisons.length ?? 0, v.verdict?.verdict ?? 'undetermined',
     num(v.partial?.self_r_partial), num(v.worth?.k_star), v.worth?.relation ?? '', v.verdict?.why ?? '',
   ]);
+  // best_other_r, self_r_paired and diff come from the same n_scenarios; comparisons: how many others self had to beat.
   return csv(
-    ['target', 'target_label', 'target_simulated', 'self_r', 'best_other', 'best_other_r', 'diff', 'ci_low', 'ci_high', 'verdict', 'self_r_partial', 'k_star', 'worth_relation', 'why'],
+    [
+      'target', 'target_label', 'target_simulated', 'self_r', 'best_other', 'best_other_r', 'self_r_paired', 'n_scenarios',
+      'diff', 'ci_low', 'ci_high', 'comparisons', 'verdict', 'self_r_partial', 'k_star', 'worth_relation', 'why',
+    ],
     rows,
   );
 }

@@ -4,7 +4,7 @@
  * the lab shows trials/s per condition and estimates conditions not started
  * yet from trials of the same kind. Pure.
  */
-import type { ConditionProgress, RunProgress } from '../lib/runner';
+import type { ConditionProgress, RunProgress } from '../lib/experiment/runner';
 
 export interface ConditionRow {
   key: string;

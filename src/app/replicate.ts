@@ -8,11 +8,11 @@
  * self-reports in context. Pure: the state is plain JSON the store keeps in
  * localStorage; runs are found by their spec's step, so they need no copy here.
  */
-import { parseSpec, type ExperimentSpec } from '../lib/spec';
+import { parseSpec, type ExperimentSpec } from '../lib/experiment/spec';
 import type { BuiltSet } from '../lib/training';
 import { FILES } from '../lib/training';
-import { PAPER_STEPS, type PaperPhase, type PaperStep } from '../lib/paper-figures';
-import type { RunMeta } from '../lib/runs';
+import { PAPER_STEPS, type PaperPhase, type PaperStep } from '../lib/experiment/paper-figures';
+import type { RunMeta } from '../lib/experiment/runs';
 import { formFromSpec, type ModelChoice, type SpecForm } from './spec-form';
 import { labTrainingSets, type LabSetOptions } from './training-set';
 

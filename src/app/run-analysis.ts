@@ -26,13 +26,13 @@ import {
   type ScenarioDecision,
   type ScenarioReport,
 } from '../lib/analysis';
-import type { Trial } from '../lib/plan';
+import type { Trial } from '../lib/experiment/plan';
 import type { ChatMessage } from '../lib/prompts';
 import type { InvalidReason } from '../lib/reports';
-import { resultsInPlanOrder, type DecisionResult, type RunRecord, type TrialResult } from '../lib/runs';
-import { trialMessages } from '../lib/runner';
-import { isSimulatedId, parseSimulatedId } from '../lib/simulated';
-import type { DecisionCondition, ExperimentSpec, ReportCondition, ReportMode } from '../lib/spec';
+import { resultsInPlanOrder, type DecisionResult, type RunRecord, type TrialResult } from '../lib/experiment/runs';
+import { trialMessages } from '../lib/experiment/runner';
+import { isSimulatedId, parseSimulatedId } from '../lib/experiment/simulated';
+import type { DecisionCondition, ExperimentSpec, ReportCondition, ReportMode } from '../lib/experiment/spec';
 
 export interface AnalysisOptions {
   /** Bootstrap resamples (default: the core's 2000). */

@@ -1,9 +1,9 @@
 /**
- * Simulated models in the lab (src/lib/simulated.ts): the ones it offers and
+ * Simulated models in the lab (src/lib/experiment/simulated.ts): the ones it offers and
  * the small form that makes a new one. Pure.
  */
-import { SIMULATED_PRESET_MODELS } from '../lib/presets';
-import { parseSimulatedId, SimulatedIdError, simulatedId, simulatedName, type SimulatedParams } from '../lib/simulated';
+import { SIMULATED_PRESET_MODELS } from '../lib/experiment/presets';
+import { parseSimulatedId, SimulatedIdError, simulatedId, simulatedName, type SimulatedParams } from '../lib/experiment/simulated';
 
 export interface SimulatedChoice {
   id: string;

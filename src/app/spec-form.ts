@@ -4,13 +4,13 @@
  * always derived from the form, so what is shown, saved and run is the same.
  * Pure.
  */
-import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS, type PresetName } from '../lib/presets';
-import { isSimulatedId } from '../lib/simulated';
+import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS, type PresetName } from '../lib/experiment/presets';
+import { isSimulatedId } from '../lib/experiment/simulated';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
-import { SpecError, validateSpec, type AdapterRef, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/spec';
+import { SpecError, validateSpec, type AdapterRef, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/experiment/spec';
 import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
-import { withInContext } from '../lib/in-context';
-import type { PaperPhase, PaperStep } from '../lib/paper-figures';
+import { withInContext } from '../lib/experiment/in-context';
+import type { PaperPhase, PaperStep } from '../lib/experiment/paper-figures';
 
 export interface ModelChoice {
   id: string;

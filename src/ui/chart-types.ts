@@ -1,4 +1,4 @@
-import type { PaperMark } from '../lib/paper-figures';
+import type { PaperMark } from '../lib/experiment/paper-figures';
 
 /** Data shapes the charts take. */
 export interface Series {

@@ -26,7 +26,7 @@ export const GLOSSARY = {
   },
   privileged: {
     title: 'privileged access',
-    text: "If a model describes its own weights better than another model can (given the same questions), it knows something about itself that an outsider does not: privileged access. If the other model does as well, the reports could come from common sense instead of introspection.",
+    text: "If a model describes its own weights better than another model can (given the same questions), it knows something about itself that an outsider does not: privileged access. If the other model does as well, the reports could come from common sense instead of introspection. The lab says \"shown\" only when the self-report beats every other description — each other model, each observer, the statistical observer — each compared on the scenarios both have, with every 95 % interval of the difference above 0 (an intersection–union test). Comparing with only the best-looking other says \"shown\" too often: one that merely copies the model's own reports can look best while a truly equal one is overlooked.",
   },
   position: {
     title: 'position bias',

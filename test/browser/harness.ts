@@ -6,18 +6,22 @@
 import { WorkerEngine } from '../../workers/client';
 import { runConformance } from '../conformance/checks';
 import { conformanceInputs, type InputSize } from '../conformance/inputs';
-import { buildPlan, serializePlan } from '../../src/lib/plan';
-import { presetSpec } from '../../src/lib/presets';
+import { buildPlan, serializePlan } from '../../src/lib/experiment/plan';
+import { presetSpec } from '../../src/lib/experiment/presets';
 import { builtinScenarioSet } from '../../src/lib/scenarios';
 
 interface AdapterCase {
   model: string;
   dtype: string;
   adapter?: { id: string; scale?: number };
+  /** score mode: the worker's transformers.js options for this case. */
+  transformers?: { localModelPath?: string; allowRemoteModels?: boolean };
 }
 
 interface HarnessConfig {
-  mode: 'conformance' | 'plan' | 'adapter';
+  mode: 'conformance' | 'plan' | 'adapter' | 'score';
+  /** score mode: the decision to score on each case's model. */
+  messages?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** adapter mode: stored adapters to put into the browser first (name → served folder to copy from). */
   store?: Record<string, string>;
   cases?: AdapterCase[];
@@ -33,7 +37,16 @@ interface HarnessConfig {
 
 declare global {
   interface Window {
-    __result?: { ok: boolean; error?: string; checks?: unknown; plan?: string; logits?: (number[] | string)[]; crossOriginIsolated?: boolean };
+    __result?: {
+      ok: boolean;
+      error?: string;
+      checks?: unknown;
+      plan?: string;
+      logits?: (number[] | string)[];
+      /** score mode: each case's label log-probabilities, or the text of its load error. */
+      scores?: (number[] | string)[];
+      crossOriginIsolated?: boolean;
+    };
   }
 }
 
@@ -89,6 +102,28 @@ async function adapters(cfg: HarnessConfig) {
   return { ok: true, logits };
 }
 
+/**
+ * Loads each case's model and scores one decision; a case that fails gives its error text. A case
+ * may bring the worker options the app would use (src/app/engine-provider.ts workerOptionsFor);
+ * else the model is served under /models/ with no remote fallback.
+ */
+async function score(cfg: HarnessConfig) {
+  const scores: (number[] | string)[] = [];
+  for (const c of cfg.cases ?? []) {
+    const engine = await WorkerEngine.create('transformers', { transformers: c.transformers ?? { localModelPath: '/models/', allowRemoteModels: false } });
+    try {
+      await engine.load({ model: c.model, device: cfg.device, dtype: c.dtype });
+      scores.push((await engine.scoreChoice(cfg.messages!, ['A', 'B'])).logprobs);
+    } catch (e) {
+      scores.push(e instanceof Error ? e.message : String(e));
+    } finally {
+      engine.terminate();
+    }
+    console.log(`case done: ${c.model} ${c.dtype}`);
+  }
+  return { ok: true, scores };
+}
+
 function plan() {
   const spec = presetSpec('paper', { model: { id: 'any' }, control: { id: 'other' }, seed: 'node-vs-browser' });
   return { ok: true, plan: serializePlan(buildPlan(spec, builtinScenarioSet('node-vs-browser').scenarios)) };
@@ -97,7 +132,8 @@ function plan() {
 async function main() {
   const cfg = (await (await fetch('/harness-config.json')).json()) as HarnessConfig;
   try {
-    const run = cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : await conformance(cfg);
+    const run =
+      cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : cfg.mode === 'score' ? await score(cfg) : await conformance(cfg);
     window.__result = { ...run, crossOriginIsolated };
   } catch (e) {
     window.__result = { ok: false, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) };

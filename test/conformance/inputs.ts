@@ -1,5 +1,5 @@
-import { buildPlan } from '../../src/lib/plan';
-import { presetSpec } from '../../src/lib/presets';
+import { buildPlan } from '../../src/lib/experiment/plan';
+import { presetSpec } from '../../src/lib/experiment/presets';
 import { builtinScenarioSet } from '../../src/lib/scenarios';
 import type { OptionValues, Scenario } from '../../src/lib/scenarios/types';
 

@@ -24,8 +24,8 @@ import { analyzeRun } from '../../src/app/run-analysis';
 import { copyingWarning, positionWarning, sensitivityWarning } from '../../src/app/decision-diagnostics';
 import { copyingReports } from '../support/copying';
 import { runJson } from '../../src/app/exports';
-import { presetSpec } from '../../src/lib/presets';
-import type { RunRecord } from '../../src/lib/runs';
+import { presetSpec } from '../../src/lib/experiment/presets';
+import type { RunRecord } from '../../src/lib/experiment/runs';
 
 const shot = screenshotter('diagnostics-');
 let app: Awaited<ReturnType<typeof serveBuiltApp>> | undefined;

@@ -28,9 +28,9 @@ import { CROSS_ENGINE_TOL, expectAllClose, expectClose } from '../support/close'
 import { writeFixtureModel } from '../fixture/model';
 import { parseRunJson } from '../../src/app/exports';
 import { privilegedAccessOf } from '../../src/app/privileged-access';
-import { buildPlan, resolveScenarios } from '../../src/lib/plan';
-import { DEFAULT_OBSERVE_K, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../../src/lib/presets';
-import type { ExperimentSpec } from '../../src/lib/spec';
+import { buildPlan, resolveScenarios } from '../../src/lib/experiment/plan';
+import { DEFAULT_OBSERVE_K, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../../src/lib/experiment/presets';
+import type { ExperimentSpec } from '../../src/lib/experiment/spec';
 import type { PrivilegedAccess } from '../../src/lib/analysis/privileged-types';
 
 const shot = screenshotter('');

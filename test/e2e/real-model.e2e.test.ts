@@ -15,7 +15,6 @@
  * Skips, printing why, without Chromium (unless REQUIRE_BROWSER=1) or without the
  * project venv that makes the model (unless REQUIRE_PYTHON=1).
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import { buildApp, root, runEnded, screenshotter, stepTimer } from './app-build'
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
 import { expectClose } from '../support/close';
-import { PY_SCRIPTS, pythonSkip, runPythonAsync } from '../support/python';
+import { realModel, realModelSkip, REAL_MODEL_TIMEOUT } from '../support/real-model';
 import { analyzeRun } from '../../src/app/run-analysis';
 import { copyingWarning, sensitivityWarning } from '../../src/app/decision-diagnostics';
 import { parseRunJson } from '../../src/app/exports';
@@ -34,26 +33,15 @@ const shot = screenshotter('real-model-');
 const { timings, timed } = stepTimer();
 const SIZES = { scenarios: 2, decisions: 3, reports: 2 };
 const NAME = 'smollm2-135m-instruct';
-/** The first conversion takes minutes on a busy 2-core machine; later runs read the machine's cache. */
-const REAL_MODEL_TIMEOUT = 30 * 60_000;
-const script = join(PY_SCRIPTS, 'real_model.py');
-const realModelSkip = pythonSkip ?? (existsSync(script) ? null : `${script} is missing (it makes the real model)`);
-if (realModelSkip && pythonSkip === null && process.env.REQUIRE_PYTHON === '1') throw new Error(`${realModelSkip}. REQUIRE_PYTHON=1, so this is a failure.`);
 const skip = !hasBrowser || realModelSkip !== null;
 if (hasBrowser && realModelSkip) console.warn(`SKIP real-model e2e: ${realModelSkip}`);
-
-/** The ONNX folder python/real_model.py makes (cached on the machine; REAL_MODEL_DIR=DIR puts it in DIR). */
-async function realModelOnnx(): Promise<string> {
-  const out = await runPythonAsync('real_model.py', process.env.REAL_MODEL_DIR ? ['--out', process.env.REAL_MODEL_DIR] : []);
-  return (JSON.parse(out.trim().split('\n').pop()!) as { onnx: string }).onnx;
-}
 
 let tmp = '';
 let server: StaticServer;
 
 beforeAll(async () => {
   if (skip) return;
-  const onnx = await realModelOnnx();
+  const { onnx } = await realModel();
   tmp = await mkdtemp(join(tmpdir(), 'real-model-e2e-'));
   await mkdir(join(tmp, 'models'));
   // The folder exactly as exported (chat_template.jinja, onnx/model*.onnx), served as /models/NAME/.

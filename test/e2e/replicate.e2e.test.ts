@@ -17,7 +17,7 @@ import type { Page } from 'playwright-core';
 import { buildApp, newestRun, runEnded, screenshotter, stepTimer, writeFixtureWithAdapter } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
-import { preferenceUptake } from '../../src/lib/paper-figures';
+import { preferenceUptake } from '../../src/lib/experiment/paper-figures';
 
 const shot = screenshotter('replicate-');
 const { timings, timed } = stepTimer();

@@ -1,6 +1,6 @@
 /** A stand-in for a model that copies the prompt: a run record whose valid reports are option A's displayed values. */
 import { formatValue } from '../../src/lib/prompts';
-import type { RunRecord } from '../../src/lib/runs';
+import type { RunRecord } from '../../src/lib/experiment/runs';
 
 /** Every valid report replaced by option A's values as the prompt showed them, clipped to the report range ±100. */
 export function copyingReports(record: RunRecord): RunRecord {

@@ -1,4 +1,4 @@
-import type { RunMeta, RunStore, TrialResult } from '../../src/lib/runs';
+import type { RunMeta, RunStore, TrialResult } from '../../src/lib/experiment/runs';
 
 /** An in-memory RunStore that can be told to fail, to test what a failed save loses. */
 export class MemoryStore implements RunStore {

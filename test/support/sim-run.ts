@@ -1,8 +1,8 @@
 /** Run a spec of simulated models through the real runner into memory: the record, as the lab would store it. */
-import { buildPlan, resolveScenarios } from '../../src/lib/plan';
-import { runExperiment, type EngineProvider, type RunOptions } from '../../src/lib/runner';
-import { RUN_FORMAT, RUN_VERSION, type RunMeta, type RunRecord } from '../../src/lib/runs';
-import type { ExperimentSpec } from '../../src/lib/spec';
+import { buildPlan, resolveScenarios } from '../../src/lib/experiment/plan';
+import { runExperiment, type EngineProvider, type RunOptions } from '../../src/lib/experiment/runner';
+import { RUN_FORMAT, RUN_VERSION, type RunMeta, type RunRecord } from '../../src/lib/experiment/runs';
+import type { ExperimentSpec } from '../../src/lib/experiment/spec';
 import { SimulatedEngine } from '../../workers/simulated-engine';
 import { MemoryStore } from './memory-store';
 

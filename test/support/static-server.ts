@@ -42,8 +42,11 @@ export async function serveStatic(mounts: Record<string, string>, fallback = 'in
     let file = join(mounts[prefix], rel);
     try {
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
       res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
+      // As static servers do (the lab's probe of a served folder reads build sizes from HEAD).
+      if (req.method === 'HEAD') return void res.setHeader('Content-Length', (await stat(file)).size).end();
+      const body = await readFile(file);
+      res.setHeader('Content-Length', body.length);
       res.end(body);
     } catch {
       if (prefix === '/' && !extname(path)) {

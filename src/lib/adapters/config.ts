@@ -47,6 +47,31 @@ function numberMap(field: string, v: unknown): Record<string, number> {
   return v as Record<string, number>;
 }
 
+/**
+ * init_lora_weights, dispatched as PEFT 0.21's LoraLayer.update_layer does (tuners/lora/layer.py).
+ * Accepted: those that only initialise A and B (the file's trained A and B replace them).
+ * Refused by name: those that also rewrite the base weight when the adapter is made — the
+ * adapter was trained on top of that rewritten weight, which the file does not carry — and
+ * values PEFT does not know.
+ */
+const INIT_REWRITES: [test: (v: string) => boolean, what: string][] = [
+  [(v) => v.startsWith('pissa'), 'PiSSA moves the principal singular components of W into A and B: W becomes W − s·B₀A₀'],
+  [(v) => v.startsWith('corda'), 'CorDA moves context-oriented components of W into A and B: W becomes W − s·B₀A₀'],
+  [(v) => v.toLowerCase() === 'olora', 'OLoRA moves a QR factor of W into A and B: W becomes W − s·B₀A₀'],
+  [(v) => v === 'loftq', 'LoftQ replaces W by its quantized residual'],
+  [(v) => v === 'lora_ga', 'LoRA-GA sets A and B from gradients and W becomes W − s·B₀A₀'],
+];
+/** Kaiming/zero (true), random (false, "" or null: PEFT's falsy values), Gaussian, EVA (B = 0), orthogonal, MiCA (B from W's SVD, A = 0; W untouched). */
+const INIT_AB_ONLY = (v: string) => v === '' || v === 'eva' || v === 'orthogonal' || ['gaussian', 'mica'].includes(v.toLowerCase());
+
+function checkInit(v: unknown): void {
+  if (v === undefined || v === null || typeof v === 'boolean') return;
+  if (typeof v !== 'string') throw bad('init_lora_weights', `must be true, false or the name of an initialisation, got ${JSON.stringify(v)}`);
+  const rewrite = INIT_REWRITES.find(([test]) => test(v));
+  if (rewrite) throw unsupported('init_lora_weights', `is "${v}" (${rewrite[1]}; that rewritten base weight is not in the adapter file)`);
+  if (!INIT_AB_ONLY(v)) throw unsupported('init_lora_weights', `is "${v}", an initialisation PEFT 0.21 does not know`);
+}
+
 /** Parses and validates adapter_config.json (text or parsed JSON). */
 export function parseLoraConfig(input: string | unknown): LoraConfig {
   let c: Record<string, unknown>;
@@ -66,9 +91,7 @@ export function parseLoraConfig(input: string | unknown): LoraConfig {
   if (nonEmpty(c.target_parameters)) throw unsupported('target_parameters', 'is set (LoRA on raw parameters)');
   if (nonEmpty(c.layer_replication)) throw unsupported('layer_replication', 'is set (it duplicates layers)');
   if (nonEmpty(c.alora_invocation_tokens)) throw unsupported('alora_invocation_tokens', 'is set (activated LoRA)');
-  const init = c.init_lora_weights;
-  if (typeof init === 'string' && /^(pissa|olora|corda|loftq)/i.test(init))
-    throw unsupported('init_lora_weights', `is "${init}" (it rewrites the base weights, which the adapter file does not carry)`);
+  checkInit(c.init_lora_weights);
 
   const r = c.r ?? 8;
   if (!Number.isSafeInteger(r) || (r as number) <= 0) throw bad('r', `must be a positive integer, got ${JSON.stringify(c.r)}`);
@@ -77,7 +100,7 @@ export function parseLoraConfig(input: string | unknown): LoraConfig {
 
   let targetModules: LoraConfig['targetModules'];
   const t = c.target_modules;
-  if (t === 'all-linear') targetModules = 'all-linear';
+  if (typeof t === 'string' && t.toLowerCase() === 'all-linear') targetModules = 'all-linear';
   else if (typeof t === 'string') {
     fullRegex('target_modules', t);
     targetModules = { regex: t };
@@ -92,13 +115,21 @@ export function parseLoraConfig(input: string | unknown): LoraConfig {
   } else if (isStrList(x)) excludeModules = x;
   else if (x !== null && x !== undefined) throw bad('exclude_modules', 'must be a list or a regex');
 
-  let layersToTransform: number[] | null = null;
+  // LoraConfig.__post_init__'s checks (PEFT refuses these configs when it loads them).
   const l = c.layers_to_transform;
-  if (Number.isSafeInteger(l)) layersToTransform = [l as number];
-  else if (Array.isArray(l) && l.every((i) => Number.isSafeInteger(i))) layersToTransform = l as number[];
-  else if (l !== null && l !== undefined) throw bad('layers_to_transform', 'must be a layer index or a list of them');
   const p = c.layers_pattern;
-  const layersPattern = typeof p === 'string' ? [p] : isStrList(p) && p.length ? p : null;
+  if (typeof t === 'string' && l !== null && l !== undefined) throw bad('layers_to_transform', 'cannot be used when target_modules is a string (PEFT refuses this config)');
+  if (typeof t === 'string' && p !== null && p !== undefined) throw bad('layers_pattern', 'cannot be used when target_modules is a string (PEFT refuses this config)');
+  if (nonEmpty(p) && p !== '' && (l === null || l === undefined)) throw bad('layers_pattern', 'is set without layers_to_transform (PEFT refuses this config)');
+  let layersToTransform: number[] | null = null;
+  // An empty list restricts nothing (PEFT: "is_using_layer_indexes" is false).
+  if (Number.isSafeInteger(l)) layersToTransform = [l as number];
+  else if (Array.isArray(l) && l.every((i) => Number.isSafeInteger(i))) layersToTransform = l.length ? (l as number[]) : null;
+  else if (l !== null && l !== undefined) throw bad('layers_to_transform', 'must be a layer index or a list of them');
+  // None, "" and [] all mean PEFT's default pattern; each pattern must be a regex the lab can read.
+  const layersPattern = typeof p === 'string' && p ? [p] : isStrList(p) && p.length ? p : null;
+  if (p !== null && p !== undefined && typeof p !== 'string' && !isStrList(p)) throw bad('layers_pattern', 'must be a name or a list of names');
+  for (const pat of layersPattern ?? []) layerRegex(pat);
 
   const base = c.base_model_name_or_path;
   return {
@@ -118,25 +149,37 @@ export function parseLoraConfig(input: string | unknown): LoraConfig {
 
 const endsWithModule = (name: string, list: string[]) => list.some((k) => name === k || name.endsWith(`.${k}`));
 
-/** Whether PEFT would put a LoRA layer on `module` (a name like "model.layers.0.self_attn.q_proj"); null if so, else the field that rules it out. */
+/**
+ * PEFT's layer-index regexes (check_target_module_exists): the lazy `.*?` takes the first
+ * numbered segment — the layer, not an expert index as in "layers.1.experts.0" — and a
+ * pattern may match at the start of the name.
+ */
+const DEFAULT_LAYER_RE = /^.*?\.[^.]*\.(\d+)\./;
+function layerRegex(pattern: string): RegExp {
+  try {
+    return new RegExp(String.raw`^(?:^|.*?\.)${pattern}\.(\d+)\.`);
+  } catch {
+    throw bad('layers_pattern', `is not a regular expression the lab can read: ${JSON.stringify(pattern)}`);
+  }
+}
+
+/**
+ * Whether PEFT would put a LoRA layer on `module` (a name like "model.layers.0.self_attn.q_proj");
+ * null if so, else the field that rules it out. As PEFT 0.21's check_target_module_exists: a
+ * name listed exactly in target_modules skips the layer check.
+ */
 export function whyNotTargeted(c: LoraConfig, module: string): string | null {
   const x = c.excludeModules;
   if (x && ('regex' in x ? fullRegex('exclude_modules', x.regex).test(module) : endsWithModule(module, x))) return 'exclude_modules';
   const t = c.targetModules;
-  const found =
-    t === 'all-linear' ? !/(^|\.)lm_head$/.test(module) : 'regex' in t ? fullRegex('target_modules', t.regex).test(module) : endsWithModule(module, t);
-  if (!found) return 'target_modules';
+  if (t === 'all-linear') return /(^|\.)lm_head$/.test(module) ? 'target_modules' : null;
+  if ('regex' in t) return fullRegex('target_modules', t.regex).test(module) ? null : 'target_modules';
+  if (t.includes(module)) return null;
+  if (!endsWithModule(module, t)) return 'target_modules';
   if (c.layersToTransform) {
-    const patterns = c.layersPattern ?? [null];
-    let index: number | null = null;
-    for (const pat of patterns) {
-      const m = new RegExp(pat === null ? String.raw`^.*\.[^.]*\.(\d+)\.` : String.raw`^.*\.${pat}\.(\d+)\.`).exec(module);
-      if (m) {
-        index = Number(m[1]);
-        break;
-      }
-    }
-    if (index === null || !c.layersToTransform.includes(index)) return 'layers_to_transform';
+    let m: RegExpExecArray | null = null;
+    for (const re of c.layersPattern ? c.layersPattern.map(layerRegex) : [DEFAULT_LAYER_RE]) if ((m = re.exec(module))) break;
+    if (!m || !c.layersToTransform.includes(Number(m[1]))) return 'layers_to_transform';
   }
   return null;
 }

@@ -20,6 +20,8 @@ export interface OnnxNode {
   outputSpans: Span[];
   /** Integer attributes (K, N, bits, block_size, to …). */
   ints: Record<string, number>;
+  /** Where the node's field lies in the buffer: `tag` the position of its one-byte tag, `body` its encoded NodeProto. */
+  entry: { tag: number; body: Span };
 }
 
 export interface OnnxInitializer {
@@ -41,9 +43,9 @@ export interface OnnxGraph {
 
 const layout = (msg: string) => new AdapterError('layout', `the ONNX model could not be read: ${msg}`);
 
-function readNode(buf: Uint8Array, s: Span): OnnxNode {
+function readNode(buf: Uint8Array, s: Span, tag: number): OnnxNode {
   const r = new PbReader(buf, s.start, s.end, layout);
-  const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], outputSpans: [], ints: {} };
+  const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], outputSpans: [], ints: {}, entry: { tag, body: s } };
   while (!r.done()) {
     const { field, wire } = r.tag();
     if (wire !== 2) {
@@ -117,13 +119,14 @@ export function readOnnxGraph(buf: Uint8Array, length = buf.length): OnnxGraph {
     const gs = m.span();
     const r = new PbReader(buf, gs.start, gs.end, layout);
     while (!r.done()) {
+      const tag = r.pos;
       const { field: f, wire: w } = r.tag();
       if (w !== 2) {
         r.skip(w);
         continue;
       }
       const s = r.span();
-      if (f === 1) g.nodes.push(readNode(buf, s));
+      if (f === 1) g.nodes.push(readNode(buf, s, tag));
       else if (f === 5) {
         const t = readTensorInfo(buf, s);
         g.initializers.set(t.name, t);

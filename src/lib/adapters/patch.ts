@@ -7,13 +7,19 @@
  *
  * leaving the base weights untouched, so 4-bit weights keep the whole adapter.
  *
- * Without re-encoding the model: the projection's output name is renamed in
- * place (same byte length, so no offset moves), and the new nodes and
- * initializers go into a second `graph` field appended to the ModelProto —
- * protobuf merges repeated occurrences of a message field, concatenating the
- * repeated `node` and `initializer` lists. The base model's bytes are neither
- * copied nor decoded; with `headroom` bytes reserved after the model the patch
- * is written in place, so memory grows by the adapter alone.
+ * Without re-encoding the model: the new nodes and initializers go into a
+ * second `graph` field appended to the ModelProto — protobuf merges repeated
+ * occurrences of a message field, concatenating the repeated `node` and
+ * `initializer` lists. Nodes must stay in topological order (onnx.checker
+ * requires it), so each branch has to come right after its projection and
+ * before that projection's consumers: every node from the first adapted
+ * projection on is copied to the appended graph in its order (the projection
+ * with its output renamed, then its branch), and its old entry is retagged in
+ * place, one byte, as GraphProto field 3, which ONNX reserves (parsers skip it
+ * as an unknown field). The base model's weights are neither copied nor
+ * decoded (only node bytes are copied); with `headroom` bytes reserved after
+ * the model the patch is written in place, so memory grows by the adapter and
+ * the node list alone.
  *
  * Layouts: Optimum (`/model/layers.{i}/self_attn/q_proj/MatMul`, quantized
  * `…/MatMul_Q4`, `…/MatMul_quant`) and ModelBuilder (`/attn/`, a packed
@@ -69,6 +75,12 @@ export interface PatchResult {
   /** Whether the patch was written into the caller's buffer (no copy of the model). */
   inPlace: boolean;
 }
+
+/** GraphProto `node` (field 1, length-delimited) and the reserved field 3 its moved entries become. */
+const NODE_TAG = (1 << 3) | 2;
+const RESERVED_TAG = (3 << 3) | 2;
+/** The node list's share of a model file, at most (measured on Optimum and ModelBuilder exports; see patch tests). */
+export const NODE_SHARE = 0.02;
 
 const NODE_RE = /^\/model\/layers\.(\d+)\/(self_attn|attn|mlp)\/(q|k|v|o|qkv|gate|up|down)_proj\/(MatMul|MatMulNBits)(?:_Q\d+|_quant)?$/;
 
@@ -135,9 +147,12 @@ export function findProjections(g: OnnxGraph, config: BaseModelConfig = {}): Map
   return sites;
 }
 
-/** Bytes to reserve after the model so patching needs no copy of it. */
-export function patchHeadroom(adapter: LoraAdapter): number {
-  let n = 64 * 1024;
+/**
+ * Bytes to reserve after the model so patching needs no copy of it: the adapter's
+ * tensors, and the copied node list (`modelBytes` known: a share of it; see NODE_SHARE).
+ */
+export function patchHeadroom(adapter: LoraAdapter, modelBytes = 0): number {
+  let n = 64 * 1024 + Math.ceil(modelBytes * NODE_SHARE);
   for (const m of adapter.modules) {
     const packable = /^[qkv]_proj$/.test(m.kind);
     // A packed qkv output is at most three times the attention width, which is at most ~3× the input.
@@ -173,12 +188,29 @@ function node(op: string, name: string, inputs: string[], output: string, to?: n
   return w;
 }
 
+/** A packed q+k+v output must be exactly as wide as q, k and v together (a wrong config.json would otherwise fail only inside ONNX Runtime). */
+function checkPacked(site: ProjectionSite, config: BaseModelConfig = {}): void {
+  const sizes = site.parts.map((p) => p.size);
+  if (site.outFeatures === null || sizes.some((x) => x === null)) return;
+  const sum = sizes.reduce((a, b) => a! + b!, 0)!;
+  if (sum === site.outFeatures) return;
+  const fromConfig = config.num_attention_heads !== undefined && (config.head_dim !== undefined || config.hidden_size !== undefined);
+  const source = fromConfig
+    ? `the model's config.json (num_attention_heads ${config.num_attention_heads}, num_key_value_heads ${config.num_key_value_heads ?? 'absent'}, head_dim ${config.head_dim ?? 'absent'}, hidden_size ${config.hidden_size ?? 'absent'}) gives`
+    : "the adapter's q, k and v give";
+  throw new AdapterError(
+    'mismatch',
+    `${site.node.name} packs q, k and v into ${site.outFeatures} outputs, but ${source} q ${sizes[0]} + k ${sizes[1]} + v ${sizes[2]} = ${sum}: ${fromConfig ? 'a config.json of another model?' : 'an adapter for another model?'}`,
+    fromConfig ? 'config.json' : site.parts[0].module,
+  );
+}
+
 export interface PatchOptions {
   /** The base model's config.json (needed for a packed qkv_proj when the adapter lacks some of q/k/v). */
   config?: BaseModelConfig;
 }
 
-/** The edits that patch a model: same-length renames at byte offsets, and bytes to append. */
+/** The edits that patch a model: same-length byte edits at offsets (retagged node entries), and bytes to append. */
 export interface LoraPatchPlan {
   renames: { offset: number; bytes: Uint8Array }[];
   appended: Uint8Array;
@@ -226,6 +258,7 @@ export function planLoraPatch(buffer: Uint8Array, length: number, adapter: LoraA
       let off = 0;
       site.parts.forEach((p, i) => ((p.offset = off), (p.size = all[i]!.outFeatures), (off += p.size)));
     }
+    if (site.parts.length > 1) checkPacked(site, opts.config);
     if (site.inFeatures !== null && site.inFeatures !== m.inFeatures)
       throw new AdapterError('mismatch', `${m.name}: the adapter expects ${m.inFeatures} input features, the model has ${site.inFeatures}`, m.name);
     if (part.size !== null && part.size !== m.outFeatures)
@@ -242,9 +275,9 @@ export function planLoraPatch(buffer: Uint8Array, length: number, adapter: LoraA
     taken.add(name);
     return name;
   };
-  const patch = new PbWriter();
   const inits: PbWriter[] = [];
-  const renames: { span: { start: number; end: number }; name: string }[] = [];
+  /** Per adapted projection node: which output it renames, to what, and the branch nodes that follow it. */
+  const branches = new Map<OnnxNode, { output: number; base: string; nodes: PbWriter[] }>();
   const applied: AppliedModule[] = [];
   for (const [site, list] of groups) {
     const N = site.parts.length > 1 ? site.parts.reduce((a, p) => a + (p.size ?? 0), 0) : list[0].m.outFeatures;
@@ -269,25 +302,42 @@ export function planLoraPatch(buffer: Uint8Array, length: number, adapter: LoraA
 
     const base = renameInPlace(site.y, taken);
     taken.add(base);
-    const yIndex = site.yNode.outputs.indexOf(site.y);
-    renames.push({ span: site.yNode.outputSpans[yIndex], name: base });
+    const nodes: PbWriter[] = [];
     const half = site.elemType === ONNX_FLOAT16;
     let x = site.x;
-    if (half) patch.message(1, node('Cast', fresh(`/lora/${tag}/CastIn`), [site.x], (x = fresh(`/lora/${tag}/x_f32`)), ONNX_FLOAT));
+    if (half) nodes.push(node('Cast', fresh(`/lora/${tag}/CastIn`), [site.x], (x = fresh(`/lora/${tag}/x_f32`)), ONNX_FLOAT));
     const h = fresh(`/lora/${tag}/xA`);
-    patch.message(1, node('MatMul', fresh(`/lora/${tag}/MatMulA`), [x, atName], h));
+    nodes.push(node('MatMul', fresh(`/lora/${tag}/MatMulA`), [x, atName], h));
     let d = fresh(`/lora/${tag}/delta`);
-    patch.message(1, node('MatMul', fresh(`/lora/${tag}/MatMulB`), [h, btName], d));
+    nodes.push(node('MatMul', fresh(`/lora/${tag}/MatMulB`), [h, btName], d));
     if (half) {
       const d16 = fresh(`/lora/${tag}/delta_f16`);
-      patch.message(1, node('Cast', fresh(`/lora/${tag}/CastOut`), [d], d16, ONNX_FLOAT16));
+      nodes.push(node('Cast', fresh(`/lora/${tag}/CastOut`), [d], d16, ONNX_FLOAT16));
       d = d16;
     }
-    patch.message(1, node('Add', fresh(`/lora/${tag}/Add`), [base, d], site.y));
+    nodes.push(node('Add', fresh(`/lora/${tag}/Add`), [base, d], site.y));
+    branches.set(site.yNode, { output: site.yNode.outputs.indexOf(site.y), base, nodes });
+  }
+
+  // Topological order: from the first adapted projection on, every node moves to the appended graph
+  // (its old entry retagged in place), each projection followed by its branch.
+  const enc = new TextEncoder();
+  const patch = new PbWriter();
+  const renames: { offset: number; bytes: Uint8Array }[] = [];
+  const first = g.nodes.findIndex((n) => branches.has(n));
+  for (const n of g.nodes.slice(first)) {
+    if (buffer[n.entry.tag] !== NODE_TAG) throw layoutError(`node ${n.name}: expected a one-byte node tag at ${n.entry.tag}`);
+    renames.push({ offset: n.entry.tag, bytes: Uint8Array.of(RESERVED_TAG) });
+    const b = branches.get(n);
+    let body = buffer.subarray(n.entry.body.start, n.entry.body.end);
+    if (b) {
+      body = body.slice(); // the projection's output takes the base name (same length), the branch's Add the old one
+      body.set(enc.encode(b.base), n.outputSpans[b.output].start - n.entry.body.start);
+    }
+    patch.bytes(1, body);
+    for (const w of b?.nodes ?? []) patch.message(1, w);
   }
   for (const t of inits) patch.message(5, t);
   const appended = new PbWriter().message(7, patch).finish();
-
-  const enc = new TextEncoder();
-  return { renames: renames.map(({ span, name }) => ({ offset: span.start, bytes: enc.encode(name) })), appended, applied };
+  return { renames, appended, applied };
 }

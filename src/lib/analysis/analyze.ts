@@ -298,7 +298,7 @@ export function reliabilityToJson(r: Reliability): Record<string, unknown> {
 }
 
 export function ceilingToJson(c: Ceiling): Record<string, unknown> {
-  return { ceiling: roundForJson(c.ceiling), ci: roundPair(c.ci), disattenuated_r: roundForJson(c.disattenuated) };
+  return { ceiling: roundForJson(c.ceiling), ci: roundPair(c.ci), disattenuated_r: roundForJson(c.disattenuated), ...(c.none ? { none: c.none } : {}) };
 }
 
 /**

@@ -23,6 +23,7 @@ export {
   bootstrapCorrelation,
   bootstrapCorrelations,
   pairedCorrelationDifference,
+  pairedCorrelationDifferences,
   agreementRate,
   mergeAgreement,
   targetUtility,

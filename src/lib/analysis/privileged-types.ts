@@ -31,17 +31,49 @@ export interface PAMatrixCell {
   self: boolean;
 }
 
+/**
+ * Self against one other description of the same target, on the scenarios both have:
+ * both r's and their difference come from exactly those scenarios.
+ */
+export interface PAComparison {
+  /** Key of the other ("obs:<reporter>@k" for observers, "stat@k" for the statistical observer). */
+  other: string;
+  /** Scenarios both have: the only ones used for self_r, other_r, diff and ci. */
+  n_scenarios: number;
+  /** Self-report r on those scenarios. */
+  self_r: number;
+  /** The other's r on those scenarios. */
+  other_r: number;
+  /** self_r − other_r. */
+  diff: number;
+  /** Paired scenario bootstrap (the same resampled scenarios for both r), 95 %. */
+  ci: [number, number];
+}
+
+/**
+ * The verdict is an intersection–union test: `shown` only when self beats every other, i.e.
+ * every comparison's interval lies above 0. The fields below describe the comparison that
+ * decides it (the lowest interval): its numbers all come from its own `n_scenarios`.
+ */
 export interface PAVerdict {
   target: string;
+  /** Self-report r over all the target's scenarios (the matrix diagonal). */
   self_r: number;
-  /** Key of the best other reporter/observer ("obs:<reporter>@k" for observers, "stat@k" for the statistical observer). */
+  /** Key of the closest other (lowest interval; "obs:<reporter>@k" for observers, "stat@k" for the statistical observer). */
   best_other: string | null;
+  /** The closest other's r on the scenarios it shares with the self-report. */
   best_other_r: number | null;
-  /** self_r − best_other_r. */
+  /** The self-report's r on those same scenarios. */
+  self_r_paired: number | null;
+  /** How many scenarios those are. */
+  n_scenarios: number | null;
+  /** self_r_paired − best_other_r. */
   diff: number | null;
   /** Paired scenario bootstrap, 95 %. */
   ci: [number, number] | null;
-  /** 'shown' only when ci lies above 0. */
+  /** Every comparison (one per other), each on its own shared scenarios. */
+  comparisons: PAComparison[];
+  /** 'shown' only when every comparison's ci lies above 0. */
   verdict: Verdict;
   /** Plain-language sentence naming the common-sense baseline. */
   why: string;

@@ -17,17 +17,28 @@
  * - Common sense: r(learned_a, learned_b) for each pair of models; and T's
  *   self-report accuracy after partialling the other models' learned weights
  *   out of both the reports and T's learned weights (points pooled).
- * - Verdict per target: self r − best other r, the best other being the
- *   highest r among the other reporters, the observers at every k and the
- *   statistical observer at every k; paired scenario bootstrap (the same
- *   resampled scenarios for both r, on the scenarios both have), 95 % interval. `shown` only when the
- *   interval lies above 0. Choosing the best other by its r on the full data
- *   favours the others, so the test errs toward `not_shown` (calibration is
- *   tested on null simulations, test/privileged.test.ts).
+ * - Verdict per target: an intersection–union test. Self is compared with
+ *   every other description — the other reporters, the observers at every k
+ *   and the statistical observer at every k — each by a paired scenario
+ *   bootstrap of self r − other r on the scenarios both have (the same
+ *   resampled scenarios for both r), 95 % interval. `shown` only when every
+ *   interval lies above 0: each test alone errs at most 2.5 % when self is no
+ *   better than that other, so together they err no more, however the others
+ *   differ in precision. Testing self against only the other with the highest
+ *   observed r did not hold that: an other that copies the self-report noisily
+ *   usually has the highest r and a tiny spread of its difference, and hid an
+ *   equally good independent other (`shown` in 8–14 % of null runs; this test
+ *   0.5–4.5 %, test/privileged.test.ts, bench/privileged.bench.ts). One
+ *   bootstrap of self − max(others), recomputing the max in every resample,
+ *   held the null as well but had less power (200 runs each: 40.5 vs 45.0 %
+ *   for self .6 against three others at .5; 37.0 vs 41.0 % for self .65
+ *   against an other at .55 and a noisy copy), and shows no per-other
+ *   interval. The comparison shown is the one with the lowest interval (it
+ *   decides), with both r's from its own shared scenarios and their count.
  */
-import type { PACommonSense, PAMatrixCell, PAModel, PAObserverPoint, PAStatPoint, PAVerdict, PAWorth, PrivilegedAccess, Verdict } from './privileged-types';
+import type { PACommonSense, PAComparison, PAMatrixCell, PAModel, PAObserverPoint, PAStatPoint, PAVerdict, PAWorth, PrivilegedAccess, Verdict } from './privileged-types';
 import { choleskySolve } from './logistic';
-import { bootstrapCorrelations, pairedCorrelationDifference, pearson, type BootstrapOptions, type ScenarioPoints } from './stats';
+import { bootstrapCorrelations, pairedCorrelationDifferences, pearson, type BootstrapOptions, type ScenarioPoints } from './stats';
 import { learnedWeights, type Decision } from './weights';
 import type { Attribute } from '../scenarios/types';
 
@@ -126,15 +137,14 @@ export function worthOf(target: string, label: string, selfR: number, curve: rea
     return { target, k_star: null, relation: 'unknown', text: `There is no statistical observer curve to compare ${label}'s self-report with.` };
   if (selfR < pts[0].r)
     return { target, k_star: null, relation: 'below_min', text: `${label}'s self-report (r = ${f2(selfR)}) is worth less than ${pts[0].k} observed decisions (r = ${f2(pts[0].r)}).` };
-  for (let i = 1; i < pts.length; i++) {
-    const a = pts[i - 1], b = pts[i];
-    if (selfR <= b.r && b.r > a.r) {
-      const k = a.k + ((selfR - a.r) / (b.r - a.r)) * (b.k - a.k);
-      return { target, k_star: k, relation: 'between', text: `${label}'s self-report (r = ${f2(selfR)}) is worth about ${Math.round(k)} observed decisions.` };
-    }
+  // The first k where the curve reaches the self r (where the curve is flat at it, its first k).
+  const i = pts.findIndex((p) => p.r >= selfR);
+  if (i >= 0) {
+    const b = pts[i], a = pts[i - 1];
+    const k = i === 0 ? b.k : a.k + ((selfR - a.r) / (b.r - a.r)) * (b.k - a.k); // a.r < selfR ≤ b.r
+    return { target, k_star: k, relation: 'between', text: `${label}'s self-report (r = ${f2(selfR)}) is worth about ${Math.round(k)} observed decisions.` };
   }
   const last = pts[pts.length - 1];
-  if (selfR <= last.r) return { target, k_star: last.k, relation: 'between', text: `${label}'s self-report (r = ${f2(selfR)}) is worth about ${last.k} observed decisions.` };
   return { target, k_star: null, relation: 'above_max', text: `${label}'s self-report (r = ${f2(selfR)}) is worth more than ${last.k} observed decisions (r = ${f2(last.r)}).` };
 }
 
@@ -205,28 +215,55 @@ export function privilegedAccess(input: PrivilegedInput): PrivilegedAccess {
       ...matrix.filter((c) => c.target === t && !c.self).map((c) => ({ key: c.reporter, r: c.r, words: `${name(c.reporter)}'s report` })),
       ...observers.filter((o) => o.target === t).map((o) => ({ key: `obs:${o.reporter}@${o.k}`, r: o.r, words: `${name(o.reporter)} shown ${o.k} of ${name(t)}'s decisions` })),
       ...statistical_observer.filter((s) => s.target === t).map((s) => ({ key: `stat@${s.k}`, r: s.r, words: `the statistical observer with ${s.k} decisions` })),
-    ].filter((o) => Number.isFinite(o.r));
-    const best = others.sort((a, b) => b.r - a.r)[0];
+    ].filter((o) => Number.isFinite(o.r)); // a description with no defined r (no spread) describes nothing
     const cs = closest(t);
     const baseline = cs
       ? `Common-sense baseline: ${name(t)}'s learned weights correlate r = ${f2(cs.r)} with ${name(cs.a === t ? cs.b : cs.a)}'s, so that much of its behaviour another model shares without any self-knowledge.`
       : 'No other model decided on these scenarios, so there is no common-sense baseline.';
-    if (!best || !Number.isFinite(self.r)) {
-      const why = best ? `${name(t)}'s self-report has no defined r yet (too few points or no spread).` : `Nothing else describes ${name(t)} yet, so its self-report cannot be compared.`;
-      verdicts.push({ target: t, self_r: self.r, best_other: null, best_other_r: null, diff: null, ci: null, verdict: 'undetermined', why: `${why} ${baseline}` });
+    const none = { best_other: null, best_other_r: null, self_r_paired: null, n_scenarios: null, diff: null, ci: null, comparisons: [] };
+    if (!others.length || !Number.isFinite(self.r)) {
+      const why = others.length ? `${name(t)}'s self-report has no defined r yet (too few points or no spread).` : `Nothing else describes ${name(t)} yet, so its self-report cannot be compared.`;
+      verdicts.push({ target: t, self_r: self.r, ...none, verdict: 'undetermined', why: `${why} ${baseline}` });
       continue;
     }
-    const d = pairedCorrelationDifference(pts.get(`${best.key}→${t}`)!, pts.get(`${t}→${t}`)!, boot);
-    const [lo, hi] = d.ci;
-    const verdict: Verdict = !Number.isFinite(lo) || !Number.isFinite(hi) ? 'undetermined' : lo > 0 ? 'shown' : 'not_shown';
-    const head = `${name(t)}'s self-report (r = ${f2(self.r)}) against the best other description, ${best.words} (r = ${f2(best.r)}): difference ${f2(d.diff)}, 95 % interval [${f2(lo)}, ${f2(hi)}].`;
+    // Intersection–union: self against every other, each on the scenarios both have.
+    const selfPts = pts.get(`${t}→${t}`)!;
+    const diffs = pairedCorrelationDifferences(others.map((o) => pts.get(`${o.key}→${t}`)!), selfPts, boot);
+    const comparisons: PAComparison[] = others.map((o, i) => {
+      const d = diffs[i];
+      return { other: o.key, n_scenarios: d.n_scenarios, self_r: d.r2, other_r: d.r1, diff: d.diff, ci: d.ci };
+    });
+    const defined = (c: PAComparison) => Number.isFinite(c.diff) && Number.isFinite(c.ci[0]) && Number.isFinite(c.ci[1]);
+    const decided = comparisons.filter(defined).sort((a, b) => a.ci[0] - b.ci[0]);
+    const verdict: Verdict = decided.some((c) => c.ci[0] <= 0) ? 'not_shown' : decided.length < comparisons.length ? 'undetermined' : 'shown';
+    // The comparison that decides: the lowest interval, or (undetermined) one that has none.
+    const key = verdict === 'undetermined' ? comparisons.find((c) => !defined(c))! : decided[0];
+    const words = others.find((o) => o.key === key.other)!.words;
+    const [lo, hi] = key.ci;
+    const count = others.length === 1 ? 'the one other description' : `each of the ${others.length} other descriptions`;
+    const head =
+      `${name(t)}'s self-report (r = ${f2(self.r)} over ${selfPts.length} scenarios) against ${count}, each on the scenarios both have. ` +
+      `${others.length === 1 ? 'It is' : 'The closest is'} ${words}: on ${key.n_scenarios} scenarios, self r = ${f2(key.self_r)} against ${f2(key.other_r)}, ` +
+      `difference ${f2(key.diff)}, 95 % interval [${f2(lo)}, ${f2(hi)}].`;
     const tail =
       verdict === 'shown'
-        ? ' The interval lies above 0: privileged access shown.'
+        ? ` ${others.length === 1 ? 'The interval lies' : 'Every interval lies'} above 0: privileged access shown.`
         : verdict === 'not_shown'
-          ? ' The interval does not lie above 0: privileged access not shown.'
-          : ' Too few scenarios for an interval: undetermined.';
-    verdicts.push({ target: t, self_r: self.r, best_other: best.key, best_other_r: best.r, diff: d.diff, ci: [lo, hi], verdict, why: `${head}${tail} ${baseline}` });
+          ? ' That interval does not lie above 0: privileged access not shown.'
+          : ' Too few shared scenarios for that interval: undetermined.';
+    verdicts.push({
+      target: t,
+      self_r: self.r,
+      best_other: key.other,
+      best_other_r: key.other_r,
+      self_r_paired: key.self_r,
+      n_scenarios: key.n_scenarios,
+      diff: key.diff,
+      ci: [lo, hi],
+      comparisons,
+      verdict,
+      why: `${head}${tail} ${baseline}`,
+    });
   }
 
   return { models: input.models, matrix, verdicts, observers, statistical_observer, common_sense, partial, worth, complete: input.complete };

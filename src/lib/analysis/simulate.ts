@@ -14,7 +14,7 @@ import type { Attribute } from '../scenarios/types';
 import { sigmoid } from './logistic';
 import type { Decision } from './weights';
 import type { PrivilegedInput } from './privileged';
-import { normalDraw } from '../simulated';
+import { normalDraw } from '../experiment/simulated';
 
 export interface SimulatedScenario {
   id: string;
@@ -73,6 +73,12 @@ export interface PrivilegedSimulationOptions {
   selfR: number;
   /** Population r(report, learned weights) of each other reporter. */
   otherR: readonly number[];
+  /**
+   * Further reporters that are noisy copies of the self-report: self-report + noise·ε (ε normal,
+   * in the reports' unit-variance scale), one per noise level. Their difference from the
+   * self-report is measured far more precisely than an independent reporter's.
+   */
+  selfCopies?: readonly number[];
   seed?: string | number;
   attributes?: number;
 }
@@ -83,7 +89,8 @@ export interface PrivilegedSimulationOptions {
  * report r·z + √(1 − r²)·ε (z the standardised learned weights, ε normal
  * noise), so its population correlation with the learned weights is r. With
  * selfR equal to an otherR the self-reporter knows nothing the others do not
- * (the null); selfR − max(otherR) is a true advantage.
+ * (the null); selfR − max(otherR) is a true advantage. A copy of the self-report
+ * (`selfCopies`) is always a little worse than the self-report itself.
  */
 export function simulatePrivilegedInput(o: PrivilegedSimulationOptions): PrivilegedInput {
   const seed = o.seed ?? 'privileged-simulation';
@@ -98,11 +105,18 @@ export function simulatePrivilegedInput(o: PrivilegedSimulationOptions): Privile
     return new Map(ids.map((id) => [id, learned.get(id)!.map((w) => r * ((w - mean) / sd) + Math.sqrt(1 - r * r) * normalDraw(rng))]));
   };
   const others = o.otherR.map((r, i) => [`o${i + 1}`, r] as const);
+  const self = reporter('t', o.selfR);
+  const copies = (o.selfCopies ?? []).map((noise, i) => {
+    const key = `o${others.length + i + 1}`;
+    const rng = rngFor(seed, 'pa-copy', key);
+    return [key, new Map(ids.map((id) => [id, self.get(id)!.map((x) => x + noise * normalDraw(rng))]))] as const;
+  });
+  const keys = [...others.map(([key]) => key), ...copies.map(([key]) => key)];
   return {
-    models: [{ key: 't', label: 'target', simulated: true }, ...others.map(([key]) => ({ key, label: key, simulated: true }))],
+    models: [{ key: 't', label: 'target', simulated: true }, ...keys.map((key) => ({ key, label: key, simulated: true }))],
     scenarios: ids.map((id) => ({ id, attributes: Array.from({ length: k }, () => ({ min: 0, max: 1 })) })),
     learned: new Map([['t', learned]]),
-    reported: new Map([['t', reporter('t', o.selfR)], ...others.map(([key, r]) => [key, reporter(key, r)] as const)]),
+    reported: new Map([['t', self], ...others.map(([key, r]) => [key, reporter(key, r)] as const), ...copies]),
     observed: [],
     pools: new Map(),
     ks: [],

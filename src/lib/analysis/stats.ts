@@ -215,6 +215,24 @@ export function bootstrapCorrelations(list: readonly (readonly ScenarioPoints[])
   });
 }
 
+/**
+ * r of each resample of bootstrapCorrelation with the same options: the same resamples in
+ * the same order (NaN where r is undefined). Draws of two measures made with the same seed
+ * on the same scenario list are paired, resample by resample.
+ */
+export function bootstrapDraws(groups: readonly ScenarioPoints[], options: BootstrapOptions = {}): Float64Array {
+  const m = groups.length;
+  const out = new Float64Array(m > 0 ? (options.resamples ?? DEFAULT_RESAMPLES) : 0);
+  const sums = sumsOf(groups);
+  const rng = rngFor(options.seed ?? DEFAULT_SEED, 'bootstrap-correlation');
+  const idx = new Int32Array(m);
+  for (let b = 0; b < out.length; b++) {
+    drawIndices(rng, m, idx);
+    out[b] = resampleR(sums, idx);
+  }
+  return out;
+}
+
 export interface PairedDifference {
   /** r of the first comparison (e.g. reports before introspection training vs learned). */
   r1: number;
@@ -244,46 +262,86 @@ export function pairedCorrelationDifference(
   second: readonly ScenarioPoints[],
   options: BootstrapOptions = {},
 ): PairedDifference {
+  return pairedCorrelationDifferences([first], second, options)[0];
+}
+
+/**
+ * pairedCorrelationDifference of each `first` against the same `second`, each exactly as if
+ * alone (same seed → same resamples), but the resampled indices are drawn once per scenario
+ * count and the second's resampled r once per set of shared scenarios: much cheaper when
+ * one self-report is compared with many others (the privileged-access verdict).
+ */
+export function pairedCorrelationDifferences(
+  firsts: readonly (readonly ScenarioPoints[])[],
+  second: readonly ScenarioPoints[],
+  options: BootstrapOptions = {},
+): PairedDifference[] {
   const B = options.resamples ?? DEFAULT_RESAMPLES;
   const level = options.level ?? 0.95;
-  const bySecond = new Map(second.map((g) => [g.scenario, g]));
-  const g1: ScenarioPoints[] = [];
-  const g2: ScenarioPoints[] = [];
-  for (const g of first) {
-    const h = bySecond.get(g.scenario);
-    if (!h) continue;
-    g1.push(g);
-    g2.push(h);
-  }
-  const n = g1.length;
-  const s1 = sumsOf(g1);
-  const s2 = sumsOf(g2);
-  const all = Int32Array.from({ length: n }, (_, i) => i);
-  const r1 = resampleR(s1, all);
-  const r2 = resampleR(s2, all);
-  const rng = rngFor(options.seed ?? DEFAULT_SEED, 'bootstrap-paired-difference');
-  const idx = new Int32Array(n);
-  const diffs: number[] = [];
-  if (n > 0) {
-    for (let b = 0; b < B; b++) {
-      drawIndices(rng, n, idx);
-      const d = resampleR(s2, idx) - resampleR(s1, idx);
-      if (Number.isFinite(d)) diffs.push(d);
+  const alpha = (1 - level) / 2;
+  const bySecond = new Map(second.map((g, i) => [g.scenario, i]));
+  const s2All = sumsOf(second);
+  const tables = new Map<number, Int32Array>();
+  const tableFor = (n: number): Int32Array => {
+    let t = tables.get(n);
+    if (!t) {
+      const rng = rngFor(options.seed ?? DEFAULT_SEED, 'bootstrap-paired-difference');
+      t = new Int32Array(B * n);
+      for (let b = 0; b < B; b++) drawIndices(rng, n, t.subarray(b * n, (b + 1) * n));
+      tables.set(n, t);
     }
-  }
-  const le = diffs.filter((d) => d <= 0).length;
-  const ge = diffs.filter((d) => d >= 0).length;
-  const m = diffs.length;
-  const p = m === 0 ? NaN : Math.min(1, (2 * (Math.min(le, ge) + 1)) / (m + 1));
-  return {
-    r1,
-    r2,
-    diff: r2 - r1,
-    ci: percentileInterval(diffs, level),
-    p,
-    n_scenarios: n,
-    validResamples: m,
+    return t;
   };
+  const secondDraws = new Map<string, Float64Array>(); // shared scenarios (positions in `second`) → r2 per resample
+  return firsts.map((first) => {
+    const g1: ScenarioPoints[] = [];
+    const at: number[] = [];
+    for (const g of first) {
+      const j = bySecond.get(g.scenario);
+      if (j === undefined) continue;
+      g1.push(g);
+      at.push(j);
+    }
+    const n = g1.length;
+    const s1 = sumsOf(g1);
+    const s2 = new Float64Array(n * 6);
+    at.forEach((j, k) => s2.set(s2All.subarray(j * 6, j * 6 + 6), k * 6));
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const r1 = resampleR(s1, all);
+    const r2 = resampleR(s2, all);
+    const diffs = new Float64Array(n > 0 ? B : 0);
+    let m = 0;
+    if (n > 0) {
+      const table = tableFor(n);
+      const key = at.join(',');
+      let d2 = secondDraws.get(key);
+      if (!d2) {
+        d2 = new Float64Array(B);
+        for (let b = 0; b < B; b++) d2[b] = resampleR(s2, table.subarray(b * n, (b + 1) * n));
+        secondDraws.set(key, d2);
+      }
+      for (let b = 0; b < B; b++) {
+        const d = d2[b] - resampleR(s1, table.subarray(b * n, (b + 1) * n));
+        if (Number.isFinite(d)) diffs[m++] = d;
+      }
+    }
+    const sorted = diffs.subarray(0, m).sort();
+    let le = 0;
+    while (le < m && sorted[le] <= 0) le++;
+    let lt = 0;
+    while (lt < m && sorted[lt] < 0) lt++;
+    const ge = m - lt;
+    const p = m === 0 ? NaN : Math.min(1, (2 * (Math.min(le, ge) + 1)) / (m + 1));
+    return {
+      r1,
+      r2,
+      diff: r2 - r1,
+      ci: [quantileSorted(sorted, alpha), quantileSorted(sorted, 1 - alpha)],
+      p,
+      n_scenarios: n,
+      validResamples: m,
+    };
+  });
 }
 
 export interface AgreementDecision {

@@ -6,10 +6,10 @@
  */
 import type { ChatMessage, ObservedDecision } from '../prompts';
 import type { ReportParse } from '../reports';
-import type { AdapterRef, DeviceChoice, ReportMode } from '../spec';
+import type { AdapterRef, DeviceChoice, ReportMode } from '../experiment/spec';
 import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 
-/** 'simulated': a `sim:` model (src/lib/simulated.ts), no weights at all; 'openai': an OpenAI-compatible server. */
+/** 'simulated': a `sim:` model (src/lib/experiment/simulated.ts), no weights at all; 'openai': an OpenAI-compatible server. */
 export type EngineName = 'transformers' | 'webllm' | 'openai' | 'simulated';
 export type Device = 'webgpu' | 'wasm' | 'cpu';
 
@@ -181,7 +181,7 @@ export type EngineErrorCode =
   | 'unknown';
 
 const USER_MESSAGES: Record<EngineErrorCode, string> = {
-  model_not_found: 'The model could not be found. Check the model id or folder, and that it has ONNX weights.',
+  model_not_found: 'The model could not be found. Check the model id, the folder or the server.',
   network: 'The model could not be downloaded: the network or the model host is unreachable. Models already in the browser cache still work offline.',
   out_of_memory: 'The model does not fit in memory on this device. Try a smaller model or a smaller dtype (q4).',
   webgpu_unavailable: 'WebGPU is not available in this browser. The lab can run on the CPU (WASM) instead, more slowly.',
@@ -204,7 +204,8 @@ export class EngineError extends Error {
   override name = 'EngineError';
   constructor(
     readonly code: EngineErrorCode,
-    detail?: string,
+    /** What went wrong in this case (the user message says what the code means in general). */
+    readonly detail?: string,
   ) {
     super(`[${code}] ${USER_MESSAGES[code]}${detail ? ` (${detail})` : ''}`);
   }

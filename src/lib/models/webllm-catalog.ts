@@ -13,7 +13,14 @@
  * other on the same weights' origin (the quantisations differ).
  */
 
-export type WebLLMQuant = 'q4f16_1' | 'q4f32_1';
+/**
+ * WebLLM's quantisations: 4-bit weights (q4…), or none (q0…: SmolLM2-135M, too small to need it),
+ * computing in 16-bit floats (…f16, needs the WebGPU shader-f16 feature) or 32-bit (…f32).
+ */
+export type WebLLMQuant = 'q4f16_1' | 'q4f32_1' | 'q0f16' | 'q0f32';
+
+/** Whether a build computes in 16-bit floats (needs shader-f16). */
+export const isHalfQuant = (quant: WebLLMQuant): boolean => /f16/.test(quant);
 
 export interface WebLLMFamily {
   /** The key shared with the transformers.js catalog (`ModelEntry.family` in ./catalog), e.g. "qwen2.5-0.5b". */
@@ -58,6 +65,7 @@ export const WEBLLM_FAMILIES: readonly WebLLMFamily[] = [
   { family: 'qwen3-1.7b', name: 'Qwen3-1.7B', upstream: 'Qwen/Qwen3-1.7B', transformersJs: null, params: '1.7B', thinking: true },
   { family: 'llama-3.2-1b', name: 'Llama-3.2-1B-Instruct', upstream: 'meta-llama/Llama-3.2-1B-Instruct', transformersJs: 'onnx-community/Llama-3.2-1B-Instruct', params: '1B' },
   { family: 'llama-3.2-3b', name: 'Llama-3.2-3B-Instruct', upstream: 'meta-llama/Llama-3.2-3B-Instruct', transformersJs: null, params: '3B' },
+  { family: 'smollm2-135m', name: 'SmolLM2-135M-Instruct', upstream: 'HuggingFaceTB/SmolLM2-135M-Instruct', transformersJs: 'HuggingFaceTB/SmolLM2-135M-Instruct', params: '135M' },
   { family: 'smollm2-360m', name: 'SmolLM2-360M-Instruct', upstream: 'HuggingFaceTB/SmolLM2-360M-Instruct', transformersJs: 'HuggingFaceTB/SmolLM2-360M-Instruct', params: '360M' },
   { family: 'smollm2-1.7b', name: 'SmolLM2-1.7B-Instruct', upstream: 'HuggingFaceTB/SmolLM2-1.7B-Instruct', transformersJs: 'HuggingFaceTB/SmolLM2-1.7B-Instruct', params: '1.7B' },
   { family: 'gemma-2-2b', name: 'gemma-2-2b-it', upstream: 'google/gemma-2-2b-it', transformersJs: null, params: '2B', systemRole: false },
@@ -74,7 +82,10 @@ const m = (modelId: string, family: string, quant: WebLLMQuant, vramMB: number, 
   requiredFeatures,
 });
 
-/** Both quantisations of each family; Gemma 2 and Phi 3.5 also have 1k-context builds that need less memory. */
+/**
+ * A 16-bit and a 32-bit build of each family (q4, or q0 for SmolLM2-135M, which WebLLM ships
+ * unquantised only); Gemma 2 and Phi 3.5 also have 1k-context builds that need less memory.
+ */
 export const WEBLLM_MODELS: readonly WebLLMModelEntry[] = [
   m('Qwen2.5-0.5B-Instruct-q4f16_1-MLC', 'qwen2.5-0.5b', 'q4f16_1', 944.62, true),
   m('Qwen2.5-0.5B-Instruct-q4f32_1-MLC', 'qwen2.5-0.5b', 'q4f32_1', 1060.2, true),
@@ -88,6 +99,8 @@ export const WEBLLM_MODELS: readonly WebLLMModelEntry[] = [
   m('Llama-3.2-1B-Instruct-q4f32_1-MLC', 'llama-3.2-1b', 'q4f32_1', 1128.82, true),
   m('Llama-3.2-3B-Instruct-q4f16_1-MLC', 'llama-3.2-3b', 'q4f16_1', 2263.69, true),
   m('Llama-3.2-3B-Instruct-q4f32_1-MLC', 'llama-3.2-3b', 'q4f32_1', 2951.51, true),
+  m('SmolLM2-135M-Instruct-q0f16-MLC', 'smollm2-135m', 'q0f16', 359.69, true, 4096, ['shader-f16']),
+  m('SmolLM2-135M-Instruct-q0f32-MLC', 'smollm2-135m', 'q0f32', 719.38, true),
   m('SmolLM2-360M-Instruct-q4f16_1-MLC', 'smollm2-360m', 'q4f16_1', 376.06, true, 4096, ['shader-f16']),
   m('SmolLM2-360M-Instruct-q4f32_1-MLC', 'smollm2-360m', 'q4f32_1', 579.61, true),
   m('SmolLM2-1.7B-Instruct-q4f16_1-MLC', 'smollm2-1.7b', 'q4f16_1', 1774.19, true, 4096, ['shader-f16']),
@@ -105,9 +118,9 @@ export const WEBLLM_MODELS: readonly WebLLMModelEntry[] = [
 /** The `model_id`s of the catalog: the filter applied to `prebuiltAppConfig.model_list`. */
 export const WEBLLM_MODEL_IDS: readonly string[] = WEBLLM_MODELS.map((x) => x.modelId);
 
-/** q4f16 builds run f16 arithmetic in shaders: they need the WebGPU `shader-f16` feature. */
+/** …f16 builds run f16 arithmetic in shaders: they need the WebGPU `shader-f16` feature. */
 export function needsShaderF16(entry: WebLLMModelEntry): boolean {
-  return entry.quant.startsWith('q4f16') || entry.requiredFeatures.includes('shader-f16');
+  return isHalfQuant(entry.quant) || entry.requiredFeatures.includes('shader-f16');
 }
 
 export function findWebLLMModel(modelId: string): WebLLMModelEntry | null {
@@ -119,7 +132,7 @@ function bareName(id: string): string {
   const last = id.trim().replace(/\/+$/, '').split('/').pop() ?? '';
   return last
     .toLowerCase()
-    .replace(/-q4f(16|32)_1-mlc(-1k)?$/, '')
+    .replace(/-q[04]f(16|32)(_1)?-mlc(-1k)?$/, '')
     .replace(/-onnx(-web)?$/, '')
     .replace(/-q4f16$/, '');
 }
@@ -153,15 +166,15 @@ export interface PickOptions {
 }
 
 /**
- * The WebLLM build of a family (key, or any id webllmFamilyOf understands) for this device: q4f16 when the GPU has
- * shader-f16 (smaller and faster), q4f32 otherwise. The full-context build
- * unless `maxVramMB` asks for a smaller one. Null for an unknown family.
+ * The WebLLM build of a family (key, or any id webllmFamilyOf understands) for this device: the
+ * 16-bit build (q4f16_1, or q0f16) when the GPU has shader-f16 (smaller and faster), the 32-bit
+ * one otherwise. The full-context build unless `maxVramMB` asks for a smaller one. Null for an
+ * unknown family.
  */
 export function pickWebLLMModel(family: string, shaderF16: boolean, options: PickOptions = {}): WebLLMModelEntry | null {
   const fam = webllmFamilyOf(family);
   if (!fam) return null;
-  const quant: WebLLMQuant = shaderF16 ? 'q4f16_1' : 'q4f32_1';
-  const builds = WEBLLM_MODELS.filter((x) => x.family === fam.family && x.quant === quant).sort((a, b) => b.contextWindow - a.contextWindow);
+  const builds = WEBLLM_MODELS.filter((x) => x.family === fam.family && isHalfQuant(x.quant) === shaderF16).sort((a, b) => b.contextWindow - a.contextWindow);
   if (!builds.length) return null;
   if (options.maxVramMB !== undefined) return builds.find((b) => b.vramMB <= options.maxVramMB!) ?? builds[builds.length - 1];
   return builds[0];

@@ -5,11 +5,11 @@
  * never uses, and any pair that still coincides with an evaluation trial (or
  * ties under the rule) is skipped, so nothing evaluated was seen in training.
  */
-import { presetSpec } from '../presets';
+import { presetSpec } from '../experiment/presets';
 import { decisionMessages, introspectionMessages, PAPER_PROMPTS, type PromptTemplates } from '../prompts';
 import { rngFor } from '../rng';
 import { sampleOption, sampleTargetWeights } from '../sampling';
-import type { ExperimentSpec, ScenarioSource } from '../spec';
+import type { ExperimentSpec, ScenarioSource } from '../experiment/spec';
 import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 import { writeTargetWeightsCsv } from '../paper-csv';
 import { exportPaperScenariosCsv } from '../scenarios/paper-csv';

@@ -4,9 +4,9 @@
  * evaluation (the learned weights its decisions reveal: the paper's appendix D).
  */
 import { learnedWeights } from '../analysis/weights';
-import { resolveScenarios } from '../plan';
-import type { RunRecord } from '../runs';
-import type { ScenarioSource } from '../spec';
+import { resolveScenarios } from '../experiment/plan';
+import type { RunRecord } from '../experiment/runs';
+import type { ScenarioSource } from '../experiment/spec';
 import type { Scenario, Weights } from '../scenarios/types';
 import { TrainingSetError } from './set';
 import type { ReadSet } from './validate';

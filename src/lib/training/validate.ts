@@ -8,9 +8,9 @@
  * and line.
  */
 import { parseTargetWeightsCsv, PaperCsvError } from '../paper-csv';
-import { buildPlan, resolveScenarios } from '../plan';
+import { buildPlan, resolveScenarios } from '../experiment/plan';
 import { decisionMessages, introspectionMessages, PAPER_PROMPTS, type ChatMessage, type PromptTemplates } from '../prompts';
-import { parseSpec, SpecError, type ExperimentSpec } from '../spec';
+import { parseSpec, SpecError, type ExperimentSpec } from '../experiment/spec';
 import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 import {
   choiceKey,

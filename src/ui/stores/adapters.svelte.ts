@@ -5,7 +5,7 @@
 import { adaptedKey, checkAdapter, storePickedAdapter, type ModelWithAdapter } from '../../app/adapters';
 import { deleteStoredAdapter, listStoredAdapters, type StoredAdapter } from '../../../workers/adapter-files';
 import { storedAdapterId } from '../../lib/adapters';
-import type { AdapterRef } from '../../lib/spec';
+import type { AdapterRef } from '../../lib/experiment/spec';
 import { readList, writeJson } from '../../app/settings';
 
 const KEY = 'lab.modelsWithAdapters';

@@ -3,8 +3,8 @@
  * the spec derived from it, its problems, and saving / loading / sharing the
  * spec as JSON. The draft survives a reload (localStorage).
  */
-import type { PresetName } from '../../lib/presets';
-import { parseSpec, SpecError, type EngineChoice, type ExperimentSpec } from '../../lib/spec';
+import type { PresetName } from '../../lib/experiment/presets';
+import { parseSpec, SpecError, type EngineChoice, type ExperimentSpec } from '../../lib/experiment/spec';
 import { builtinScenarios } from '../../app/scenarios';
 import { checkForm, formFromPreset, sameModelChoice, formFromSpec, loadedSet, scenarioCountFor, specFromForm, trialCount, type ModelChoice, type SpecForm } from '../../app/spec-form';
 import { importScenarioFile, parseRowRange, problemsOf, type ScenarioFileKind } from '../../app/scenario-import';

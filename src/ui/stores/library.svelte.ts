@@ -2,7 +2,7 @@
  * Past runs: the list (with a cached headline r per run), the run opened in
  * the Results view with its analysis, deleting, exporting and importing.
  */
-import type { RunMeta, RunRecord } from '../../lib/runs';
+import type { RunMeta, RunRecord } from '../../lib/experiment/runs';
 import { exportPrefix, parseRunJson, runCsvFiles, runJson } from '../../app/exports';
 import { analyzeRun, type Headline, type RunAnalysis } from '../../app/run-analysis';
 import { saveText } from '../../app/download';

@@ -16,7 +16,7 @@ import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
 import { readJson, readList, writeJson } from '../../app/settings';
 import { settings } from './settings.svelte';
 import { PRESET_SIMULATED, simulatedFromForm, type SimulatedChoice, type SimulatedFormParams } from '../../app/simulated-models';
-import { isSimulatedId, simulatedName } from '../../lib/simulated';
+import { isSimulatedId, simulatedName } from '../../lib/experiment/simulated';
 
 const CUSTOM_KEY = 'lab.customModels';
 const SIMULATED_KEY = 'lab.simulatedModels';

@@ -6,7 +6,7 @@
  */
 import { tick } from 'svelte';
 import type { PrivilegedAccess } from '../../lib/analysis/privileged-types';
-import type { RunRecord } from '../../lib/runs';
+import type { RunRecord } from '../../lib/experiment/runs';
 import { privilegedAccessOf } from '../../app/privileged-access';
 import { LiveThrottle } from '../../app/live-throttle';
 import { library } from './library.svelte';

@@ -7,7 +7,7 @@
 import { readJson, writeJson } from '../../app/settings';
 import { beforeEvaluation, evaluatedAdapter, readReplicateState, stepForm, stepSet, type ReplicateState, type StepMode } from '../../app/replicate';
 import { labTrainingSets } from '../../app/training-set';
-import type { PaperStep } from '../../lib/paper-figures';
+import type { PaperStep } from '../../lib/experiment/paper-figures';
 import type { ModelChoice } from '../../app/spec-form';
 
 const KEY = 'lab.replicate';

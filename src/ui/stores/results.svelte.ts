@@ -2,7 +2,7 @@
 import { library } from './library.svelte';
 import { scatterPoints, scenarioTrials, type ReportConditionAnalysis } from '../../app/run-analysis';
 import type { Bar, Series } from '../chart-types';
-import { paperMarks } from '../../lib/paper-figures';
+import { paperMarks } from '../../lib/experiment/paper-figures';
 import { shortModelName } from '../../app/format';
 import { modelWithAdapterName } from '../../app/adapters';
 import { OKABE_ITO } from '../../app/privileged-view';

@@ -4,10 +4,10 @@
  * engines; keeps its live progress, per-condition speed and the latest trial;
  * on page load, offers unfinished runs for resume.
  */
-import { buildPlan, PlanError, resolveScenarios } from '../../lib/plan';
-import { runExperiment, type RunProgress, type TrialEvent } from '../../lib/runner';
-import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../../lib/runs';
-import type { ExperimentSpec } from '../../lib/spec';
+import { buildPlan, PlanError, resolveScenarios } from '../../lib/experiment/plan';
+import { runExperiment, type RunProgress, type TrialEvent } from '../../lib/experiment/runner';
+import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../../lib/experiment/runs';
+import type { ExperimentSpec } from '../../lib/experiment/spec';
 import { WorkerEngineProvider } from '../../app/engine-provider';
 import { servers } from './servers.svelte';
 

@@ -4,10 +4,10 @@
  * EngineProvider (worker, in-process) and the RunStore (IndexedDB, folder)
  * differ.
  */
-import type { Engine, EngineCapabilities, LoadProgress, TrialContext } from './engine/types';
-import { EngineError } from './engine/types';
+import type { Engine, EngineCapabilities, LoadProgress, TrialContext } from '../engine/types';
+import { EngineError } from '../engine/types';
 import type { PlannedScenario, Trial } from './plan';
-import { decisionMessages, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from './prompts';
+import { decisionMessages, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from '../prompts';
 import { needsExamples, shownDecisions } from './observers';
 import { inContextTrialMessages } from './in-context';
 import type { RunMeta, RunStore, TrialResult } from './runs';

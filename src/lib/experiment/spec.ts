@@ -4,10 +4,10 @@
  * which is what lets one experiment hold several models, a reporter other than
  * the decider (the paper's off-the-shelf control), and adapters per model.
  */
-import type { PromptTemplates } from './prompts';
-import { checkTemplates } from './prompts';
-import { checkInContext, type InContextExamples } from './in-context';
-import type { ScenarioSet } from './scenarios/format';
+import type { PromptTemplates } from '../prompts';
+import { checkTemplates } from '../prompts';
+import type { Weights } from '../scenarios/types';
+import type { ScenarioSet } from '../scenarios/format';
 import { isSimulatedId, parseSimulatedId } from './simulated';
 import { PAPER_PHASES, PAPER_STEPS, type PaperPhase, type PaperStep } from './paper-figures';
 
@@ -54,6 +54,14 @@ export interface DecisionCondition {
   pool?: number;
 }
 
+/** A condition's in-context self-reports (`examples`): k shown, and whose weights their answers state. */
+export interface InContextExamples {
+  k: number;
+  /** Whose weights the shown answers state: the contexts' targets, or `weights` (a run's learned weights). */
+  answers: 'target' | 'learned';
+  weights?: Record<string, Weights>;
+}
+
 /**
  * Self-report trials: `reporter` describes the weights behind `about`'s
  * decisions. reporter = about is introspection; reporter ≠ about is the
@@ -76,7 +84,7 @@ export interface ReportCondition {
   /**
    * In-context introspection training (issue 11): before the question, k correct
    * self-reports for other contexts of the experiment are shown as earlier turns
-   * (src/lib/in-context.ts). Absent: the paper's self-report prompt.
+   * (src/lib/experiment/in-context.ts). Absent: the paper's self-report prompt.
    */
   examples?: InContextExamples;
 }
@@ -206,7 +214,7 @@ export function validateSpec(input: unknown): ExperimentSpec {
         else if (pools.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" is an example pool; name the decisions the learned weights come from.`);
         if (c.mode !== 'constrained' && c.mode !== 'free') p.push(`${at}: mode must be "constrained" or "free".`);
         if (c.observe !== undefined) p.push(...observeProblems(at, c.observe, pools, deciderOf.get(String(c.about))));
-        if (c.examples !== undefined) p.push(...checkInContext(c.examples, at), ...(c.observe !== undefined ? [`${at}: a condition shows either observed decisions or in-context self-reports, not both.`] : []));
+        if (c.examples !== undefined) p.push(...examplesProblems(c.examples, at), ...(c.observe !== undefined ? [`${at}: a condition shows either observed decisions or in-context self-reports, not both.`] : []));
       } else p.push(`${at}: kind must be "decisions" or "reports".`);
     });
   }
@@ -219,6 +227,17 @@ export function validateSpec(input: unknown): ExperimentSpec {
   }
   if (p.length) throw new SpecError(p);
   return input as unknown as ExperimentSpec;
+}
+
+/** Problems with a condition's `examples` field (for the spec's validator). */
+function examplesProblems(v: unknown, at: string): string[] {
+  if (typeof v !== 'object' || v === null) return [`${at}: examples must be an object {k, answers}.`];
+  const e = v as Record<string, unknown>;
+  const p: string[] = [];
+  if (!Number.isInteger(e.k) || (e.k as number) < 0) p.push(`${at}: examples.k must be an integer ≥ 0.`);
+  if (e.answers !== 'target' && e.answers !== 'learned') p.push(`${at}: examples.answers must be "target" or "learned".`);
+  if (e.answers === 'learned' && (typeof e.weights !== 'object' || e.weights === null)) p.push(`${at}: examples.weights must give the learned weights per context when answers is "learned".`);
+  return p;
 }
 
 function observeProblems(at: string, o: unknown, pools: Map<string, { model: string; size: number }>, aboutModel: string | undefined): string[] {

@@ -6,54 +6,14 @@
  * — as earlier turns of the conversation. The asked context is never among
  * them. The Exp 2 and Exp 3 analogues, runnable on any model.
  *
- * Which contexts are shown: per asked context, a seeded shuffle of the others,
- * the first k; so a condition with k = 5 shows a subset of k = 10's examples.
+ * The spec describes them (`examples`, spec.ts) and the plan picks which
+ * contexts each trial shows (`shown`, plan.ts); this module writes the prompt.
  */
-import type { PlannedScenario, ReportTrial } from './plan';
-import { introspectionMessages, PAPER_PROMPTS, type ChatMessage, type PromptTemplates } from './prompts';
-import { rngFor, shuffled } from './rng';
-import { sampleOption } from './sampling';
-import type { OptionValues, Scenario, Weights } from './scenarios/types';
+import type { PlannedScenario, ReportTrial, ShownReport } from './plan';
+import { introspectionMessages, PAPER_PROMPTS, type ChatMessage, type PromptTemplates } from '../prompts';
+import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 import type { Condition, ExperimentSpec, ReportCondition, ReportMode } from './spec';
-import { reportAnswer } from './training/set';
-
-/** The spec's description of a condition's shown self-reports. */
-export interface InContextExamples {
-  k: number;
-  /** Whose weights the shown answers state: the contexts' targets, or `weights` (a run's learned weights). */
-  answers: 'target' | 'learned';
-  weights?: Record<string, Weights>;
-}
-
-/** One shown self-report: a context other than the asked one and the options of its prompt. */
-export interface ShownReport {
-  scenarioId: string;
-  a: OptionValues;
-  b: OptionValues;
-}
-
-/** The k shown self-reports for a trial in `askedId`, from the plan's other contexts. */
-export function pickShownReports(seed: string, planned: readonly PlannedScenario[], askedId: string, k: number): ShownReport[] {
-  const others = planned.filter((p) => p.scenario.id !== askedId).map((p) => p.scenario);
-  if (k > others.length) throw new RangeError(`${k} in-context examples need ${k + 1} contexts in the experiment; it has ${planned.length}.`);
-  return shuffled(others, rngFor(seed, 'in-context', askedId))
-    .slice(0, k)
-    .map((s) => {
-      const rng = rngFor(seed, 'in-context-options', askedId, s.id);
-      return { scenarioId: s.id, a: sampleOption(s.attributes, rng), b: sampleOption(s.attributes, rng) };
-    });
-}
-
-/** Problems with a condition's `examples` field (for the spec's validator). */
-export function checkInContext(v: unknown, at: string): string[] {
-  if (typeof v !== 'object' || v === null) return [`${at}: examples must be an object {k, answers}.`];
-  const e = v as Record<string, unknown>;
-  const p: string[] = [];
-  if (!Number.isInteger(e.k) || (e.k as number) < 0) p.push(`${at}: examples.k must be an integer ≥ 0.`);
-  if (e.answers !== 'target' && e.answers !== 'learned') p.push(`${at}: examples.answers must be "target" or "learned".`);
-  if (e.answers === 'learned' && (typeof e.weights !== 'object' || e.weights === null)) p.push(`${at}: examples.weights must give the learned weights per context when answers is "learned".`);
-  return p;
-}
+import { reportAnswer } from '../training/set';
 
 /** The prompt: k earlier turns (another context's introspection prompt, its correct JSON answer), then the question. */
 export function inContextMessages(

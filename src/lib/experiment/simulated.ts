@@ -34,11 +34,11 @@
  * - Noise is seeded by (seed, trial id), so a resumed run gives the same
  *   reports; `seed` defaults to the label.
  */
-import { learnedWeights } from './analysis/weights';
-import type { ObservedDecision } from './prompts';
-import { rngFor, type Rng } from './rng';
-import { normalizedDifferences, sampleTargetWeights, scaleToHundred } from './sampling';
-import type { Attribute, OptionValues } from './scenarios/types';
+import { learnedWeights } from '../analysis/weights';
+import type { ObservedDecision } from '../prompts';
+import { rngFor, type Rng } from '../rng';
+import { normalizedDifferences, sampleTargetWeights, scaleToHundred } from '../sampling';
+import type { Attribute, OptionValues } from '../scenarios/types';
 
 export const SIMULATED_PREFIX = 'sim:';
 

@@ -6,12 +6,11 @@
  * scenarios there are, and all decision conditions see the same choices (as do
  * all reporters): comparisons between models are paired by construction.
  */
-import { rngFor } from './rng';
-import { pickShownReports, type ShownReport } from './in-context';
-import { sampleOption, sampleTargetWeights } from './sampling';
-import type { OptionValues, Scenario, Weights } from './scenarios/types';
+import { rngFor, shuffled } from '../rng';
+import { sampleOption, sampleTargetWeights } from '../sampling';
+import type { OptionValues, Scenario, Weights } from '../scenarios/types';
 import type { ExperimentSpec, ReportMode } from './spec';
-import { builtinScenarioSet, validateScenarioSet } from './scenarios';
+import { builtinScenarioSet, validateScenarioSet } from '../scenarios';
 
 export const PLAN_FORMAT = 'introspection-lab/plan';
 export const PLAN_VERSION = 1;
@@ -45,7 +44,7 @@ export interface ReportTrial extends TrialBase {
   mode: ReportMode;
   /** Observer trial: the first k decisions of this pool condition in the scenario are shown first. */
   observe?: { pool?: string; k: number };
-  /** In-context trial: these other contexts' correct self-reports are shown first (src/lib/in-context.ts). */
+  /** In-context trial: these other contexts' correct self-reports are shown first (src/lib/experiment/in-context.ts). */
   shown?: ShownReport[];
 }
 
@@ -100,6 +99,29 @@ function pad(i: number): string {
 /** The stable id of a condition's index-th trial in a scenario. */
 export function trialIdOf(condition: string, scenarioId: string, index: number): string {
   return `${condition}/${scenarioId}/${pad(index)}`;
+}
+
+/** One shown self-report: a context other than the asked one and the options of its prompt. */
+export interface ShownReport {
+  scenarioId: string;
+  a: OptionValues;
+  b: OptionValues;
+}
+
+/**
+ * The k shown self-reports for a trial in `askedId`, from the plan's other contexts:
+ * a seeded shuffle of the others, the first k, so a condition with k = 5 shows
+ * a subset of k = 10's examples. The asked context is never among them.
+ */
+export function pickShownReports(seed: string, planned: readonly PlannedScenario[], askedId: string, k: number): ShownReport[] {
+  const others = planned.filter((p) => p.scenario.id !== askedId).map((p) => p.scenario);
+  if (k > others.length) throw new RangeError(`${k} in-context examples need ${k + 1} contexts in the experiment; it has ${planned.length}.`);
+  return shuffled(others, rngFor(seed, 'in-context', askedId))
+    .slice(0, k)
+    .map((s) => {
+      const rng = rngFor(seed, 'in-context-options', askedId, s.id);
+      return { scenarioId: s.id, a: sampleOption(s.attributes, rng), b: sampleOption(s.attributes, rng) };
+    });
 }
 
 /** Build the plan. `available` is the spec's resolved scenario set. */

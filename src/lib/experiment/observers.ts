@@ -11,7 +11,7 @@
  * fits exactly the same k decisions.
  */
 import { trialIdOf, type ReportTrial, type Trial } from './plan';
-import type { ObservedDecision } from './prompts';
+import type { ObservedDecision } from '../prompts';
 import type { DecisionResult, TrialResult } from './runs';
 
 /** An observer trial that shows decisions (k ≥ 1): the runner runs it after every pool decision. */

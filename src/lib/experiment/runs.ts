@@ -3,8 +3,8 @@
  * moment its trial finishes, keyed by the plan's trial id, so an interrupted
  * run resumes by running exactly the trials without a result.
  */
-import type { EngineCapabilities } from './engine/types';
-import type { InvalidReason } from './reports';
+import type { EngineCapabilities } from '../engine/types';
+import type { InvalidReason } from '../reports';
 import type { ExperimentSpec, ReportMode } from './spec';
 import type { Trial, TrialPlan } from './plan';
 

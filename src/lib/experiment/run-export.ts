@@ -8,8 +8,8 @@
  * `weight_reports_<key>.csv`: pooling conditions would mix models.
  * A simulated model's id is written with " (simulated)" after it.
  */
-import { writeSelectionsCsv, writeTargetWeightsCsv, writeWeightReportsCsv } from './paper-csv';
-import { exportPaperScenariosCsv } from './scenarios/paper-csv';
+import { writeSelectionsCsv, writeTargetWeightsCsv, writeWeightReportsCsv } from '../paper-csv';
+import { exportPaperScenariosCsv } from '../scenarios/paper-csv';
 import { resultsInPlanOrder, type RunRecord } from './runs';
 import type { Condition } from './spec';
 import { exportedModelId } from './simulated';
