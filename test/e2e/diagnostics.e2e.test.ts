@@ -15,13 +15,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { expectResponseWarnings } from './response-warnings';
 import { screenshotter, serveBuiltApp } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import type { StaticServer } from '../support/static-server';
 import { runSimulated } from '../support/sim-run';
 import { expectClose } from '../support/close';
 import { analyzeRun } from '../../src/app/run-analysis';
-import { copyingWarning, positionWarning, sensitivityWarning } from '../../src/app/decision-diagnostics';
+import { positionWarning } from '../../src/app/decision-diagnostics';
 import { copyingReports } from '../support/copying';
 import { runJson } from '../../src/app/exports';
 import { presetSpec } from '../../src/lib/experiment/presets';
@@ -98,26 +99,8 @@ describe.skipIf(!hasBrowser)('decision diagnostics and reliability ceilings in t
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       await importAndOpen(page, record);
-      // The warnings come before every figure on the page.
-      const warnings = page.getByTestId('response-warnings');
-      const barely = warnings.getByTestId('barely-responds');
-      expect(await barely.textContent()).toContain(sensitivityWarning(d)!);
-      expect(await barely.textContent()).toMatch(/^\s*This model's choices barely depend on the attributes: its learned weights are mostly noise\./);
-      const copied = warnings.getByTestId('copied-warning');
-      expect(await copied.textContent()).toContain(copyingWarning(r)!);
-      const order = await page.evaluate(() => {
-        const w = document.querySelector('[data-testid=response-warnings]')!;
-        const h = document.querySelector('[data-testid=headline-r]') ?? document.querySelector('#head-h')!;
-        return w.compareDocumentPosition(h) & Node.DOCUMENT_POSITION_FOLLOWING;
-      });
-      expect(order).toBeTruthy();
-      // The page's numbers are Node's analysis of the same record.
-      const num = async (l: ReturnType<Page['locator']>, attr: string) => Number(await l.getAttribute(attr));
-      expectClose(await num(barely, 'data-share-significant'), d.sensitivity!.shareSignificant);
-      expectClose(await num(barely, 'data-lr-p-median'), d.sensitivity!.lrPMedian);
-      expectClose(await num(barely, 'data-mean-abs-slope'), d.sensitivity!.meanAbsSlope);
-      expectClose(await num(copied, 'data-copied-share'), r.copying.share);
-      expectClose(await num(page.getByTestId('copied-share').first(), 'data-value'), r.copying.share);
+      // Both warnings, first on the page, in Node's words and numbers (within 1e-9).
+      await expectResponseWarnings(page, d, r);
       // A native model, never trained on the target weights: no learned vs target bar or row, no "target" toggle.
       expect(await page.locator('[data-bar]').evaluateAll((els) => els.map((e) => e.getAttribute('data-bar')))).toEqual(['self-report']);
       expect(await page.getByTestId('reliability-ceilings').textContent()).not.toContain('vs target');

@@ -20,13 +20,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Download, Page } from 'playwright-core';
+import { expectResponseWarnings } from './response-warnings';
 import { buildApp, root, runEnded, screenshotter, stepTimer } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
 import { expectClose } from '../support/close';
 import { realModel, realModelSkip, REAL_MODEL_TIMEOUT } from '../support/real-model';
 import { analyzeRun } from '../../src/app/run-analysis';
-import { copyingWarning, sensitivityWarning } from '../../src/app/decision-diagnostics';
 import { parseRunJson } from '../../src/app/exports';
 
 const shot = screenshotter('real-model-');
@@ -96,8 +96,7 @@ describe.skipIf(skip)('the real model (SmolLM2-135M-Instruct) in Chromium, WASM'
       await shot(page, 'run-done');
 
       await page.getByTestId('see-results').click();
-      const warnings = page.getByTestId('response-warnings');
-      await warnings.waitFor({ timeout: 60_000 });
+      await page.getByTestId('response-warnings').waitFor({ timeout: 60_000 });
       const file = await download(page);
       const path = join(root, 'test-output', 'real-model-run.json');
       await file.saveAs(path);
@@ -113,24 +112,9 @@ describe.skipIf(skip)('the real model (SmolLM2-135M-Instruct) in Chromium, WASM'
           `mean |slope| ${d.sensitivity!.meanAbsSlope.toFixed(5)}, reports valid ${r.tally.valid}/${r.tally.total}, copied ${r.copying.copied}/${r.copying.values}`,
       );
 
-      // Both warnings, first on the page, in the words Node gives.
-      const barely = warnings.getByTestId('barely-responds');
-      expect(await barely.textContent()).toContain(sensitivityWarning(d)!);
-      expect(await barely.textContent()).toMatch(/^\s*This model's choices barely depend on the attributes: its learned weights are mostly noise\./);
-      const copied = warnings.getByTestId('copied-warning');
-      expect(await copied.textContent()).toContain(copyingWarning(r)!);
-      const first = await page.evaluate(() => {
-        const w = document.querySelector('[data-testid=response-warnings]')!;
-        return Array.from(document.querySelectorAll('main section.card')).indexOf(w);
-      });
-      expect(first).toBe(0);
-      // The page's numbers are Node's analysis of the same record, within 1e-9.
-      const num = async (l: ReturnType<Page['locator']>, attr: string) => Number(await l.getAttribute(attr));
-      expectClose(await num(barely, 'data-share-significant'), d.sensitivity!.shareSignificant);
-      expectClose(await num(barely, 'data-lr-p-median'), d.sensitivity!.lrPMedian);
-      expectClose(await num(barely, 'data-mean-abs-slope'), d.sensitivity!.meanAbsSlope);
-      expectClose(await num(copied, 'data-copied-share'), r.copying.share);
-      if (node.headline) expectClose(await num(page.getByTestId('headline-r'), 'data-r'), node.headline.r);
+      // Both warnings, first on the page, in Node's words and numbers (within 1e-9).
+      await expectResponseWarnings(page, d, r);
+      if (node.headline) expectClose(Number(await page.getByTestId('headline-r').getAttribute('data-r')), node.headline.r);
       // Never trained on the target weights: no learned-vs-target bar or row.
       expect(await page.locator('[data-bar]').evaluateAll((els) => els.map((e) => e.getAttribute('data-bar')))).toEqual(['self-report']);
       expect(await page.getByTestId('reliability-ceilings').textContent()).not.toContain('vs target');
