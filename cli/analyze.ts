@@ -17,7 +17,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyzeRun, type DecisionConditionAnalysis, type RunAnalysis } from '../src/app/run-analysis';
+import { analyzeRun, type DecisionConditionAnalysis, type ReportConditionAnalysis, type RunAnalysis } from '../src/app/run-analysis';
+import { copyingWarning, sensitivityText, sensitivityWarning } from '../src/app/decision-diagnostics';
 import type { RunRecord } from '../src/lib/experiment/runs';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
 import { formatPrivileged, privilegedSection } from './analyze-run';
@@ -30,6 +31,7 @@ import {
   positionToJson,
   reliabilityToJson,
   roundForJson,
+  sensitivityToJson,
   type AnalysisResult,
   type CeiledCorrelation,
   type ScenarioDecision,
@@ -50,8 +52,11 @@ export const usage = `usage: npm run cli -- analyze --scenarios S.csv --selectio
 
   --run DIR            a run folder written by \`cli run\` (run.json, results.jsonl), analysed
                        as the lab's Results view does: per decision condition the position
-                       diagnostics, the fit used and learned vs target with its ceiling;
-                       with two or more models also "privileged_access" (cross-reports, observers, verdicts)
+                       diagnostics, the fit used, how much the choices depend on the attributes
+                       (likelihood-ratio tests) and learned vs target with its ceiling; per report
+                       condition r with the learned weights, valid/invalid counts and the share of
+                       values copied from the options; with two or more models also
+                       "privileged_access" (cross-reports, observers, verdicts)
 
   --scenarios FILE     decision contexts (paper's scenarios.csv: scenario, question, attrN, attrN_min, attrN_max)
   --selections FILE    decision trials (model, scenario, selection, A_attribute_*, B_attribute_*
@@ -220,6 +225,10 @@ export function formatAnalysis(result: AnalysisResult, options: { perScenario?: 
     `Scenarios analysed: ${n} (${result.decisions} decisions); ` +
       (result.notConverged.length === 0 ? 'all fits converged' : `NOT converged: ${result.notConverged.join(', ')}`),
   );
+  const decided = { sensitivity: result.sensitivity, fit: result.soft ? ('soft' as const) : ('hard' as const), decisions: result.decisions };
+  lines.push(`Depends on the attributes (likelihood-ratio test): ${sensitivityText(decided)}; mean |slope| ${f3(result.sensitivity.meanAbsSlope)} logits per attribute range`);
+  const barely = sensitivityWarning(decided);
+  if (barely) lines.push(`WARNING: ${barely}`);
   lines.push('');
   const header = ['comparison', 'r', '95% CI (scenario bootstrap)', '95% CI (Fisher z)', 'points', 'scenarios'];
   const rows: string[][] = [];
@@ -291,6 +300,9 @@ export function decisionsSection(analysis: RunAnalysis): Record<string, unknown>
       position,
       fit: d.fit,
       switched_to_soft: d.switchedToSoft,
+      sensitivity: d.sensitivity ? sensitivityToJson(d.sensitivity) : null,
+      // Learned vs target means something only for a model trained on the targets (the page shows it only then).
+      targets_instilled: d.instilled,
       learned_vs_target: vs
         ? { r: roundForJson(vs.r), ci: vs.ci.map((x) => roundForJson(x)), n_points: vs.n_points, n_scenarios: vs.n_scenarios, ...(vs.ceiling ? { ceiling: ceilingToJson(vs.ceiling) } : {}) }
         : null,
@@ -301,9 +313,36 @@ export function decisionsSection(analysis: RunAnalysis): Record<string, unknown>
   return Object.fromEntries(analysis.decisions.map((d) => [d.key, one(d)]));
 }
 
+/** Per report condition: r with the learned weights it is about, valid/invalid counts, the share copied from the options. */
+export function reportsSection(analysis: RunAnalysis): Record<string, unknown> {
+  const one = (r: ReportConditionAnalysis) => {
+    const vs = r.vsLearned;
+    return {
+      about: r.about,
+      reporter: r.reporterId,
+      mode: r.mode,
+      self: r.isSelf,
+      ...(r.observer ? { observer_k: r.k ?? 0 } : {}),
+      r: vs ? roundForJson(vs.r) : null,
+      ci: vs ? vs.ci.map((x) => roundForJson(x)) : null,
+      n_points: vs?.n_points ?? 0,
+      ...(vs?.ceiling ? { ceiling: ceilingToJson(vs.ceiling) } : {}),
+      valid: r.tally.valid,
+      invalid: r.tally.invalid,
+      invalid_reasons: r.tally.reasons,
+      copied_share: roundForJson(r.copying.share),
+      copied: r.copying.copied,
+      copied_of: r.copying.values,
+      ...(r.error ? { error: r.error } : {}),
+    };
+  };
+  return Object.fromEntries(analysis.reports.map((r) => [r.key, one(r)]));
+}
+
 /** The sections of `analyze --run`; each is computed by its own function. */
 export const RUN_SECTIONS: Record<string, RunSection> = {
   decisions: decisionsSection,
+  reports: reportsSection,
   // Runs with two or more models (./analyze-run.ts).
   privileged_access: (_analysis, record, options) => privilegedSection(record, options).privileged_access,
 };
@@ -338,14 +377,40 @@ export function formatRunDecisions(analysis: RunAnalysis, simulated: boolean): s
     if (!p) continue;
     lines.push(`  "A" chosen ${pct(p.aRate)}, mean P(A) ${f3(p.meanPA)}, intercept ${f3(p.intercept)} logits, label mass ${f3(p.meanLabelMass)}`);
     if (p.degenerate) lines.push(`  the hard fit is degenerate (one label ≥ 95 % of choices)${d.switchedToSoft ? ': learned weights from the soft fit (P(A))' : ''}`);
+    const s = d.sensitivity;
+    if (s) lines.push(`  depends on the attributes (likelihood-ratio test): ${sensitivityText(d)}; mean |slope| ${f3(s.meanAbsSlope)} logits per attribute range`);
+    const barely = sensitivityWarning(d);
+    if (barely) lines.push(`  WARNING: ${barely}`);
     const vs = d.vsTarget;
-    if (vs)
+    if (vs && !d.instilled) lines.push('  learned vs target: not shown (the model was not trained on the target weights: they are random numbers it never saw)');
+    else if (vs)
       lines.push(
         `  learned vs target (${d.fit} fit): r = ${f3(vs.r)} ${ci(vs.ci)}` +
           (vs.ceiling ? `, ceiling ${f3(vs.ceiling.ceiling)} ${ci(vs.ceiling.ci)}, disattenuated r = ${f3(vs.ceiling.disattenuated)}` : ''),
       );
   }
   return lines.join('\n') + '\n';
+}
+
+/** Human-readable summary of a run's report conditions (observer conditions summed up in one line). */
+export function formatRunReports(analysis: RunAnalysis): string {
+  const lines: string[] = [];
+  const observers = analysis.reports.filter((r) => r.observer);
+  for (const r of analysis.reports.filter((x) => !x.observer)) {
+    const vs = r.vsLearned;
+    lines.push(
+      `${r.key} (${r.reporterId} about ${r.about}, ${r.mode}): ${r.tally.valid} valid, ${r.tally.invalid} invalid reports` +
+        (vs ? `; reported vs learned r = ${f3(vs.r)} ${ci(vs.ci)}, ${vs.n_points} points` + (vs.ceiling ? `, ceiling ${f3(vs.ceiling.ceiling)}` : '') : '; no r yet') +
+        (r.copying.values ? `; ${pct(r.copying.share)} of reported values copy an option's value` : ''),
+    );
+    const w = copyingWarning(r);
+    if (w) lines.push(`  WARNING: ${w}`);
+  }
+  if (observers.length) {
+    const copying = observers.filter((r) => copyingWarning(r)).length;
+    lines.push(`${observers.length} observer conditions${copying ? `; ${copying} of them copy the options' values` : ''}`);
+  }
+  return lines.length ? lines.join('\n') + '\n' : '';
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -364,7 +429,10 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const { analysis, json } = await analyzeRunFolder(args.run, { resamples: args.resamples });
       const pa = json.privileged_access as PrivilegedAccess | undefined;
-      process.stdout.write(args.json ? JSON.stringify(json) + '\n' : formatRunDecisions(analysis, json.simulated === true) + (pa ? '\n' + formatPrivileged(pa) : ''));
+      const reports = args.json ? '' : formatRunReports(analysis);
+      process.stdout.write(
+        args.json ? JSON.stringify(json) + '\n' : formatRunDecisions(analysis, json.simulated === true) + (reports ? '\n' + reports : '') + (pa ? '\n' + formatPrivileged(pa) : ''),
+      );
       return 0;
     } catch (err) {
       process.stderr.write(`error: ${(err as Error).message}\n`);

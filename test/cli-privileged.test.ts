@@ -27,7 +27,11 @@ describe('cli run + analyze --run with simulated models', () => {
     expect(run.status, run.stderr).toBe(0);
     const analyzed = cli('analyze', '--run', out, '--json', '--resamples', '300');
     expect(analyzed.status, analyzed.stderr).toBe(0);
-    const printed = JSON.parse(analyzed.stdout) as { privileged_access: PrivilegedAccess };
+    const printed = JSON.parse(analyzed.stdout) as {
+      privileged_access: PrivilegedAccess;
+      decisions: Record<string, { sensitivity: { lr_p_median: number; share_significant: number; mean_abs_slope: number } }>;
+      reports: Record<string, { about: string; r: number | null; valid: number; invalid: number; copied_share: number | null }>;
+    };
     const pa = printed.privileged_access;
     expect(pa.models.map((m) => [m.key, m.simulated])).toEqual([['m1', true], ['m2', true], ['m3', true]]);
     expect(pa.matrix).toHaveLength(9);
@@ -38,6 +42,15 @@ describe('cli run + analyze --run with simulated models', () => {
     // The same numbers as the lab's analysis of the stored record (both computed by Node here).
     const record = (await new FolderStore(out).readRecord())!;
     expect(pa).toEqual(JSON.parse(JSON.stringify(privilegedAccessOf(record, { resamples: 300 }))));
+    // Every condition of the run, decisions and reports (observers included), with the diagnostics.
+    const keys = (kind: string) => record.spec.conditions.filter((c) => c.kind === kind).map((c) => c.key).sort();
+    expect(Object.keys(printed.decisions).sort()).toEqual(keys('decisions'));
+    expect(Object.keys(printed.reports).sort()).toEqual(keys('reports'));
+    for (const d of Object.values(printed.decisions)) expect(d.sensitivity.share_significant).toBeGreaterThanOrEqual(0);
+    expect(printed.decisions['decide-m1'].sensitivity.share_significant).toBe(1);
+    for (const r of Object.values(printed.reports)) expect(r.valid + r.invalid).toBe(12 * 2);
+    expect(printed.reports['report-m1']).toMatchObject({ about: 'decide-m1' });
+    expect(printed.reports['report-m1'].r).toBeGreaterThan(0.7);
     expect(pa.verdicts.find((v) => v.target === 'm1')!.self_r).toBeGreaterThan(0.7);
   }, 300_000);
 

@@ -12,7 +12,9 @@
  */
 import {
   analyzeExperiment,
+  copyTally,
   pairedCorrelationDifference,
+  type CopyTally,
   type AnalysisInput,
   type AnalysisResult,
   type CeiledCorrelation,
@@ -20,6 +22,7 @@ import {
   type PairedDifference,
   type PositionDiagnostics,
   type Reliability,
+  type Sensitivity,
   type ScenarioDecision,
   type ScenarioReport,
 } from '../lib/analysis';
@@ -28,6 +31,7 @@ import type { ChatMessage } from '../lib/prompts';
 import type { InvalidReason } from '../lib/reports';
 import { resultsInPlanOrder, type DecisionResult, type RunRecord, type TrialResult } from '../lib/experiment/runs';
 import { trialMessages } from '../lib/experiment/runner';
+import { isSimulatedId, parseSimulatedId } from '../lib/experiment/simulated';
 import type { DecisionCondition, ExperimentSpec, ReportCondition, ReportMode } from '../lib/experiment/spec';
 
 export interface AnalysisOptions {
@@ -81,6 +85,41 @@ export function reportsOf(record: RunRecord, conditionKey: string): { rows: Scen
   return { rows, tally };
 }
 
+/**
+ * How often a report condition's valid reports copy a value shown in the
+ * options of their own prompt (A's or B's value of that attribute, as displayed).
+ */
+export function copyingOf(record: RunRecord, conditionKey: string): CopyTally {
+  const attributes = new Map(record.plan.scenarios.map((p) => [p.scenario.id, p.scenario.attributes]));
+  const shown = resultsInPlanOrder(record).flatMap(({ trial, result }) =>
+    trial.condition === conditionKey && result.kind === 'report' && result.weights
+      ? [{ report: result.weights, a: trial.a, b: trial.b, attributes: attributes.get(trial.scenarioId)! }]
+      : [],
+  );
+  return copyTally(shown);
+}
+
+/**
+ * Was this model trained on the run's target weights, so that learned vs
+ * target means something? Yes for a model with an adapter, a simulated model
+ * deciding by them, any model of a run whose spec gives its targets (the
+ * weights an adapter or a fine-tuned model was trained on), and a "Replicate
+ * the paper" step (whose check is whether the preferences took). Target
+ * weights are otherwise random numbers drawn from the seed that no model has
+ * seen: an untouched model's r with them is noise.
+ */
+export function targetsInstilled(spec: ExperimentSpec, modelKey: string): boolean {
+  const m = spec.models.find((x) => x.key === modelKey);
+  if (!m) return false;
+  if (m.adapter || spec.scenarios.targets || spec.paperStep) return true;
+  if (!isSimulatedId(m.id)) return false;
+  try {
+    return parseSimulatedId(m.id).weights === 'target';
+  } catch {
+    return false;
+  }
+}
+
 /** Target weights per planned scenario. */
 export function targetsOf(record: RunRecord): Map<string, number[]> {
   return new Map(record.plan.scenarios.map((p) => [p.scenario.id, p.target]));
@@ -115,8 +154,12 @@ export interface DecisionConditionAnalysis {
   /** Per-scenario learned weights (scaled ±100); absent when the scenario has no decisions yet. */
   learned: Map<string, number[]>;
   vsTarget: CeiledCorrelation | null;
+  /** The model was trained on the target weights (targetsInstilled): only then is vsTarget shown. */
+  instilled: boolean;
   agreement: number | null;
   notConverged: string[];
+  /** Do the choices depend on the attributes at all (likelihood-ratio tests against intercept-only). */
+  sensitivity: Sensitivity | null;
   /** The fit the learned weights come from; the soft one replaces a degenerate hard fit. */
   fit: 'hard' | 'soft' | null;
   switchedToSoft: boolean;
@@ -144,6 +187,8 @@ export interface ReportConditionAnalysis {
   target: string;
   targetId: string;
   tally: ReportTally;
+  /** Valid reports' values that copy a value shown in the options. */
+  copying: CopyTally;
   /** Mean valid report per scenario, scaled ±100. */
   reported: Map<string, number[]>;
   vsLearned: CeiledCorrelation | null;
@@ -170,6 +215,10 @@ export interface ScenarioDetail {
   target: number[];
   /** By decision condition key. */
   learned: Record<string, number[] | undefined>;
+  /** Raw slopes (logits per attribute range) behind `learned`, by decision condition key. */
+  slopes: Record<string, number[] | undefined>;
+  /** The likelihood-ratio test's p-value (choices vs intercept-only), by decision condition key. */
+  lrP: Record<string, number | undefined>;
   /** By report condition key. */
   reported: Record<string, number[] | undefined>;
   decisions: number;
@@ -194,6 +243,8 @@ export interface RunAnalysis {
   headline: Headline | null;
   scenarios: ScenarioDetail[];
 }
+
+const fitOf = (d: DecisionConditionAnalysis, scenarioId: string) => d.result?.scenarios.find((s) => s.scenario === scenarioId);
 
 function modelId(spec: ExperimentSpec, key: string): string {
   return spec.models.find((m) => m.key === key)?.id ?? key;
@@ -226,11 +277,13 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
       decisions: input.selections.length,
       learned: new Map(result?.scenarios.map((s) => [s.scenario, s.learned.weights]) ?? []),
       vsTarget: result?.learnedVsTarget ?? null,
+      instilled: targetsInstilled(spec, c.model),
       agreement: result?.learnedVsTarget ? result.learnedVsTarget.agreement.rate : null,
       notConverged: result?.notConverged ?? [],
       fit: result ? (result.soft ? 'soft' : 'hard') : null,
       switchedToSoft: result?.switchedToSoft ?? false,
       position: result?.position ?? null,
+      sensitivity: result?.sensitivity ?? null,
       reliability: result?.reliability.learned ?? null,
       result,
       ...(error ? { error } : {}),
@@ -255,6 +308,7 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
       target: decisionModel.get(c.about) ?? c.about,
       targetId: modelId(spec, decisionModel.get(c.about) ?? c.about),
       tally,
+      copying: copyingOf(record, c.key),
       reported: new Map(result?.scenarios.filter((s) => s.reported).map((s) => [s.scenario, s.reported!]) ?? []),
       vsLearned: rl && rl.n_points > 0 ? rl : null,
       vsTarget: result?.reportedVsTarget && result.reportedVsTarget.n_points > 0 ? result.reportedVsTarget : null,
@@ -296,6 +350,8 @@ export function analyzeRun(record: RunRecord, options: AnalysisOptions = {}): Ru
       attributes: scenario.attributes.map((a) => a.name),
       target,
       learned: Object.fromEntries(decisions.map((d) => [d.key, d.learned.get(scenario.id)])),
+      slopes: Object.fromEntries(decisions.map((d) => [d.key, fitOf(d, scenario.id)?.learned.coefficients])),
+      lrP: Object.fromEntries(decisions.map((d) => [d.key, fitOf(d, scenario.id)?.dependence.p])),
       reported: Object.fromEntries(reports.map((r) => [r.key, r.reported.get(scenario.id)])),
       decisions: trials.filter((t) => t.kind === 'decision').length,
       reports: Object.fromEntries(reports.map((r) => [r.key, trials.filter((t) => t.condition === r.key).length])),

@@ -2,7 +2,7 @@
 export const GLOSSARY = {
   target: {
     title: 'target weights',
-    text: 'Weights drawn at random for each scenario. In the paper, fine-tuning taught the model to choose by them. An untouched model has never seen them, so its choices should not follow them (expect r near 0).',
+    text: 'Weights drawn at random for each scenario. In the paper, fine-tuning taught the model to choose by them. An untouched model has never seen them, so the lab compares learned weights with them only for a model trained on them (one with an adapter, a run that gives its targets, or a simulated model deciding by them).',
   },
   learned: {
     title: 'learned weights',
@@ -35,6 +35,14 @@ export const GLOSSARY = {
   ceiling: {
     title: 'reliability ceiling',
     text: 'Weights measured from a few dozen noisy decisions, or averaged over a few reports, are not exact, so even a perfect relation would not show r = 1. The lab splits each scenario\'s trials into odd and even halves, correlates the weights the two halves give, and corrects for the halved length (Spearman–Brown): that is the reliability. √(reliability × reliability of the other measure) is the highest r the noise allows; r divided by it is the disattenuated r, the relation the noise hides (it can pass 1 by chance when the reliability is low). The interval comes from resampling scenarios.',
+  },
+  sensitivity: {
+    title: 'does the model respond?',
+    text: 'Learned weights are scaled so the largest is ±100, so a model whose choices hardly move looks just like one that follows the attributes closely. For each scenario the lab asks whether the choices depend on the attributes at all: a likelihood-ratio test of the logistic fit against one with no attributes (only a bias towards A or B), p-value from a chi-square with one degree of freedom per attribute. It tests the same targets the learned weights come from: the 0/1 choices, or P(A) for the soft fit, counted as one choice drawn from P(A) per trial (so a P(A) that moves by a hair is not a dependence). The fits maximise the likelihood (only a very weak prior keeps them finite), because the paper\'s prior would shrink a real dependence out of sight when there are few decisions. When fewer than half of the scenarios show p < .05, the choices are not distinguishable from ones that ignore the attributes. The raw slopes are in logits per attribute range: how much the log-odds of "A" move from the attribute\'s lowest to its highest value.',
+  },
+  copied: {
+    title: 'copied from the options',
+    text: 'A reported weight counts as copied when it equals the value of that attribute in option A or B, as the prompt showed it (e.g. 52 for "52.0"). A genuine report meets a shown value only by chance, a few per cent of the time; when 20 % or more are copies, the model is repeating the numbers in front of it rather than describing its weights.',
   },
   invalid: {
     title: 'invalid reports',

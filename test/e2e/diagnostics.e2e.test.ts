@@ -4,8 +4,9 @@
  * simulated model (bias 12 logits towards "A"), made in Node with the real
  * runner and imported as run.json. Without counterbalancing the view warns in
  * words and says the learned weights come from the soft fit; every r shows its
- * ceiling. The page's figures are checked against Node's analysis of the same
- * record (within 1e-9, never bit for bit).
+ * ceiling. A native model whose choices ignore the attributes (beta = 0) with reports
+ * that copy option A's values: the page says both, first. The page's figures are
+ * checked against Node's analysis of the same record (within 1e-9, never bit for bit).
  *
  * Screenshots: test-output/screenshots/diagnostics-*.png.
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
@@ -14,6 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { expectResponseWarnings } from './response-warnings';
 import { screenshotter, serveBuiltApp } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import type { StaticServer } from '../support/static-server';
@@ -21,6 +23,7 @@ import { runSimulated } from '../support/sim-run';
 import { expectClose } from '../support/close';
 import { analyzeRun } from '../../src/app/run-analysis';
 import { positionWarning } from '../../src/app/decision-diagnostics';
+import { copyingReports } from '../support/copying';
 import { runJson } from '../../src/app/exports';
 import { presetSpec } from '../../src/lib/experiment/presets';
 import type { RunRecord } from '../../src/lib/experiment/runs';
@@ -80,6 +83,36 @@ describe.skipIf(!hasBrowser)('decision diagnostics and reliability ceilings in t
         expectClose(Number(await page.getByTestId('headline-r').getAttribute('data-r')), node.headline!.r);
         await shot(page, tag);
       }
+    } finally {
+      await browser.close();
+    }
+  }, 180_000);
+
+  it('says first, in words, when the choices barely depend on the attributes and when the reports copy the options', async () => {
+    const spec = presetSpec('classroom', { model: { id: 'sim:flat?beta=0' }, seed: 'e2e-barely' });
+    const { record: run } = await runSimulated({ ...spec, name: 'Does not respond, copies', decisionsPerScenario: 12, reportsPerScenario: 3, scenarios: { source: 'builtin', count: 6 } });
+    const record = { ...copyingReports(run), id: 'run-barely' };
+    const node = analyzeRun(record);
+    const d = node.decisions[0];
+    const r = node.reports[0];
+    const browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await importAndOpen(page, record);
+      // Both warnings, first on the page, in Node's words and numbers (within 1e-9).
+      await expectResponseWarnings(page, d, r);
+      // A native model, never trained on the target weights: no learned vs target bar or row, no "target" toggle.
+      expect(await page.locator('[data-bar]').evaluateAll((els) => els.map((e) => e.getAttribute('data-bar')))).toEqual(['self-report']);
+      expect(await page.getByTestId('reliability-ceilings').textContent()).not.toContain('vs target');
+      expect(await page.locator('input[name=against]').count()).toBe(0);
+      await shot(page, 'barely-responds');
+      // The raw slopes beside the scaled weights, per scenario.
+      await page.getByTestId('open-scenario').first().click();
+      const slopes = await page.locator('[data-testid=weights-table] td[data-slope]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-slope'))));
+      const s0 = node.scenarios[0].slopes.decide!;
+      expect(slopes).toHaveLength(s0.length);
+      slopes.forEach((x, i) => expectClose(x, s0[i]));
+      await shot(page, 'barely-responds-weights', '[data-testid=scenario-detail]');
     } finally {
       await browser.close();
     }

@@ -183,8 +183,8 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       expect(Number.isFinite(r)).toBe(true);
       expect(await headline.textContent()).toMatch(/^r = −?\d\.\d\d$/);
       expect(await page.getByTestId('headline-ci').textContent()).toMatch(/95 % interval −?\d\.\d\d to −?\d\.\d\d · n = 15 points \(3 scenarios\)/);
-      // Self vs control: a bar each (and learned vs target), and the privileged-access verdict.
-      expect(await page.locator('[data-bar]').evaluateAll((els) => els.map((e) => e.getAttribute('data-bar')))).toEqual(['self-report', 'control-report', 'decide-target']);
+      // Self vs control: a bar each (no learned vs target: the fixture was never trained on the target weights), and the privileged-access verdict.
+      expect(await page.locator('[data-bar]').evaluateAll((els) => els.map((e) => e.getAttribute('data-bar')))).toEqual(['self-report', 'control-report']);
       expect(await page.getByTestId('privileged').textContent()).toMatch(/Privileged access.*(yes|not shown|no|undetermined)/s);
       expect(await page.locator('[data-series]').count()).toBe(2);
       await page.getByTestId('open-scenario').first().click();

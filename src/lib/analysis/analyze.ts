@@ -12,7 +12,8 @@ import { DEFAULT_INTERCEPT_PRIOR_SD, DEFAULT_SLOPE_PRIOR_SD, type LogisticOption
 import { decisionsToFit, positionDiagnostics, type PositionDiagnostics, type PositionedDecision } from './position';
 import { ceilingFor, oddEven, splitHalfReliability, type Ceiling, type Reliability } from './reliability';
 import { agreementRate, mergeAgreement, type Agreement, type BootstrapOptions, type ScenarioPoints } from './stats';
-import { correlate, learnedWeights, pairByScenario, reportedWeights, type CorrelationResult, type LearnedWeights } from './weights';
+import { dependenceTest, SIGNIFICANCE_LEVEL, summarizeSensitivity, type DependenceTest, type Sensitivity } from './sensitivity';
+import { correlate, fitData, learnedWeights, pairByScenario, reportedWeights, type CorrelationResult, type LearnedWeights } from './weights';
 
 export class AnalysisInputError extends Error {
   constructor(message: string) {
@@ -55,6 +56,8 @@ export interface AnalysisInput {
 export interface ScenarioAnalysis {
   scenario: string;
   learned: LearnedWeights;
+  /** Do the choices depend on the attributes at all: the fit against intercept-only (./sensitivity). */
+  dependence: DependenceTest;
   target?: readonly number[];
   /** Mean of the valid reports, scaled ±100. */
   reported?: number[];
@@ -75,6 +78,8 @@ export interface AnalysisResult {
   switchedToSoft: boolean;
   /** Position bias of the decisions (intercept: mean over scenarios of the P(A)-as-shown fit's intercept). */
   position: PositionDiagnostics;
+  /** How much the choices depend on the attributes (likelihood-ratio tests, raw slopes). */
+  sensitivity: Sensitivity;
   /** Split-half reliability of the learned weights and (with reports) of the mean reports. */
   reliability: { learned?: Reliability; reported?: Reliability };
   prior: { slope_sd: number; intercept_sd: number };
@@ -102,7 +107,7 @@ export interface AnalysisResult {
  * instead of fitted again. They are exactly what this call would compute.
  */
 export function analyzeExperiment(input: AnalysisInput, decided?: AnalysisResult): AnalysisResult {
-  const fittedBy = decided && new Map(decided.scenarios.map((s) => [s.scenario, s.learned]));
+  const fittedBy = decided && new Map(decided.scenarios.map((s) => [s.scenario, s]));
   const scenarioById = new Map(input.scenarios.map((s) => [s.id, s]));
   const { fit, switched, byScenario: groups } = decisionsToFit(input.selections, input.soft);
   const soft = fit === 'soft';
@@ -148,8 +153,10 @@ export function analyzeExperiment(input: AnalysisInput, decided?: AnalysisResult
         throw new AnalysisInputError(`scenario ${id}: selections have ${d.a.length} attribute values, the scenario has ${attributes.length} attributes`);
       }
     }
-    const learned = fittedBy?.get(id) ?? learnedWeights(attributes, decisions, { ...input.fit, soft });
-    const s: ScenarioAnalysis = { scenario: id, learned, reports: 0 };
+    const done = fittedBy?.get(id);
+    const learned = done?.learned ?? learnedWeights(attributes, decisions, { ...input.fit, soft });
+    const dependence = done?.dependence ?? dependenceOf(attributes, decisions, soft, input.fit);
+    const s: ScenarioAnalysis = { scenario: id, learned, dependence, reports: 0 };
     intercepts.push(learned.intercept);
     // Split half: odd and even trial indices (both orders of a pair stay in one half).
     const halves = oddEven(decisions, (d, i) => d.index ?? i);
@@ -192,6 +199,7 @@ export function analyzeExperiment(input: AnalysisInput, decided?: AnalysisResult
     soft,
     switchedToSoft: switched,
     position: positionDiagnostics(input.selections, intercepts.reduce((t, x) => t + x, 0) / intercepts.length),
+    sensitivity: decided?.sensitivity ?? summarizeSensitivity(perScenario.map((s) => ({ test: s.dependence, coefficients: s.learned.coefficients }))),
     reliability,
     prior: {
       slope_sd: input.fit?.slopePriorSd ?? DEFAULT_SLOPE_PRIOR_SD,
@@ -247,6 +255,16 @@ export function analyzeExperiment(input: AnalysisInput, decided?: AnalysisResult
   return result;
 }
 
+function dependenceOf(
+  attributes: readonly Pick<Attribute, 'min' | 'max'>[],
+  decisions: readonly ScenarioDecision[],
+  soft: boolean,
+  fit: LogisticOptions | undefined,
+): DependenceTest {
+  const { X, y } = fitData(attributes, decisions, soft);
+  return dependenceTest(X, y, fit);
+}
+
 /** A number as the JSON summaries print it: `d` decimals (4 by default), null when not finite. */
 export const roundForJson = (x: number, d = 4): number | null => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
 const roundPair = (p: readonly [number, number]): [number | null, number | null] => [roundForJson(p[0]), roundForJson(p[1])];
@@ -259,6 +277,19 @@ export function positionToJson(p: PositionDiagnostics): Record<string, unknown> 
     mean_label_mass: roundForJson(p.meanLabelMass),
     degenerate: p.degenerate,
     pairs: p.pairs,
+  };
+}
+
+/** The sensitivity summary as `analyze --json` prints it (p-values unrounded: they can be tiny). */
+export function sensitivityToJson(s: Sensitivity): Record<string, unknown> {
+  return {
+    lr_p_median: Number.isFinite(s.lrPMedian) ? s.lrPMedian : null,
+    share_significant: roundForJson(s.shareSignificant),
+    mean_abs_slope: roundForJson(s.meanAbsSlope, 6),
+    significant: s.significant,
+    n_scenarios: s.scenarios,
+    alpha: SIGNIFICANCE_LEVEL,
+    barely_responds: s.barelyResponds,
   };
 }
 
@@ -296,6 +327,7 @@ export function analysisToJson(result: AnalysisResult, options: { perScenario?: 
       not_converged: result.notConverged,
     },
     position: positionToJson(result.position),
+    sensitivity: sensitivityToJson(result.sensitivity),
     reliability: {
       ...(result.reliability.learned ? { learned: reliabilityToJson(result.reliability.learned) } : {}),
       ...(result.reliability.reported ? { reported: reliabilityToJson(result.reliability.reported) } : {}),
@@ -333,6 +365,7 @@ export function analysisToJson(result: AnalysisResult, options: { perScenario?: 
       learned: s.learned.weights.map((w) => roundForJson(w, 2)),
       coefficients: s.learned.coefficients.map((w) => roundForJson(w, 4)),
       intercept: roundForJson(s.learned.intercept),
+      lr_p: s.dependence.p,
       converged: s.learned.converged,
       ...(s.target ? { target: s.target } : {}),
       ...(s.reported ? { reported: s.reported.map((w) => roundForJson(w, 2)), reports: s.reports } : {}),

@@ -38,6 +38,7 @@ export {
 } from './stats';
 export {
   learnedWeights,
+  fitData,
   reportedWeights,
   correlate,
   pairByScenario,
@@ -56,6 +57,18 @@ export {
   type PositionDiagnostics,
   type PositionedDecision,
 } from './position';
+export {
+  chiSquareSurvival,
+  dependenceTest,
+  logLikelihood,
+  summarizeSensitivity,
+  RESPONSIVE_SHARE,
+  SIGNIFICANCE_LEVEL,
+  TEST_SLOPE_PRIOR_SD,
+  type DependenceTest,
+  type Sensitivity,
+} from './sensitivity';
+export { copyTally, copiedValues, shownValue, COPY_WARN_SHARE, type CopyTally, type ReportWithOptions } from './copying';
 export { ceilingFor, oddEven, spearmanBrown, splitHalfReliability, type Ceiling, type Reliability } from './reliability';
 export {
   analyzeExperiment,
@@ -64,6 +77,7 @@ export {
   roundForJson,
   positionToJson,
   reliabilityToJson,
+  sensitivityToJson,
   type CeiledCorrelation,
   AnalysisInputError,
   type AnalysisInput,

@@ -41,16 +41,14 @@ export interface LearnedWeights {
 }
 
 /**
- * Learned weights of one scenario: MAP logistic regression of the choices on
- * d_i = (A_i − B_i)/(max_i − min_i), slopes ~ normal(0, 1), then scaled ±100.
- * With `soft`, every decision must carry `pA` in [0, 1].
+ * The regression's data for one scenario: a row of d_i = (A_i − B_i)/(max_i − min_i)
+ * per decision, and its target: the 0/1 choice, or with `soft` its P(A).
  */
-export function learnedWeights(
+export function fitData(
   attributes: readonly Pick<Attribute, 'min' | 'max'>[],
   decisions: readonly Decision[],
-  options: LearnedWeightsOptions = {},
-): LearnedWeights {
-  const { soft = false, ...fitOptions } = options;
+  soft = false,
+): { X: number[][]; y: number[] } {
   const X: number[][] = [];
   const y: number[] = [];
   for (let i = 0; i < decisions.length; i++) {
@@ -69,6 +67,21 @@ export function learnedWeights(
       y.push(d.choice === 'A' ? 1 : 0);
     }
   }
+  return { X, y };
+}
+
+/**
+ * Learned weights of one scenario: MAP logistic regression of the choices on
+ * d_i = (A_i − B_i)/(max_i − min_i), slopes ~ normal(0, 1), then scaled ±100.
+ * With `soft`, every decision must carry `pA` in [0, 1].
+ */
+export function learnedWeights(
+  attributes: readonly Pick<Attribute, 'min' | 'max'>[],
+  decisions: readonly Decision[],
+  options: LearnedWeightsOptions = {},
+): LearnedWeights {
+  const { soft = false, ...fitOptions } = options;
+  const { X, y } = fitData(attributes, decisions, soft);
   const fit = fitLogistic(X, y, fitOptions);
   const out: LearnedWeights = {
     weights: scaleToHundred(fit.coefficients),

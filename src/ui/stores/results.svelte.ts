@@ -57,8 +57,9 @@ class ResultsStore {
       const marks = step && r.isSelf && !r.observer && this.against === 'learned' ? paperMarks(step, 'self', phase) : undefined;
       return { key: r.key, label, r: c?.r ?? NaN, ci: c?.ci ?? [NaN, NaN], color: r.isSelf ? COLORS.self : COLORS.control, ceiling: c?.ceiling?.ceiling, ...(group ? { group } : {}), ...(marks ? { marks } : {}) };
     };
+    // Learned vs target only for a model trained on the target weights: for any other they are random numbers it never saw.
     const targetBar = (d: (typeof a.decisions)[number], group?: string, label = 'Learned vs target'): Bar | null =>
-      d.vsTarget
+      d.vsTarget && d.instilled
         ? { key: `${d.key}-target`, label, r: d.vsTarget.r, ci: d.vsTarget.ci, color: COLORS.target, ceiling: d.vsTarget.ceiling?.ceiling, ...(group ? { group } : {}), ...(step ? { marks: paperMarks(step, 'learned-vs-target') } : {}) }
         : null;
     if (!this.several) return [...a.reports.map((r) => bar(r, conditionLabel(r))), ...a.decisions.map((d) => targetBar(d)).filter((b) => b !== null)];
