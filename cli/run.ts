@@ -115,22 +115,23 @@ function parseKs(text: string): number[] {
 
 /** One in-process engine per model key; loading one unloads the previous to bound memory. */
 function nodeProvider(device?: string): EngineProvider {
-  let current: { key: string; engine: Engine } | null = null;
+  // An adapterScale intervention asks for the same key at another scale: that is another load.
+  let current: { key: string; scale?: number; engine: Engine } | null = null;
   return {
     async acquire(model, onProgress) {
-      if (current?.key === model.key) return { engine: current.engine, caps: (await current.engine.capabilities())! };
+      if (current?.key === model.key && current.scale === model.adapter?.scale) return { engine: current.engine, caps: (await current.engine.capabilities())! };
       await current?.engine.unload();
       if (model.engine === 'openai') {
         const engine = new OpenAIEngine({ baseUrl: model.baseUrl ?? '', apiKey: process.env.OPENAI_API_KEY || undefined });
         const caps = await engine.load({ model: model.id, adapter: model.adapter }, onProgress);
         for (const note of caps.server?.notes ?? []) process.stderr.write(`[${model.key} on ${caps.server?.baseUrl}] ${note}\n`);
-        current = { key: model.key, engine };
+        current = { key: model.key, scale: model.adapter?.scale, engine };
         return { engine, caps };
       }
       // A simulated model (sim: id) needs no weights: it is computed, not loaded.
       const engine = isSimulatedId(model.id) ? new SimulatedEngine() : new TransformersEngine({ allowRemoteModels: true });
       const caps = await engine.load({ model: model.id, device: (device ?? model.device ?? 'cpu') as 'cpu', dtype: model.dtype, adapter: model.adapter }, onProgress);
-      current = { key: model.key, engine };
+      current = { key: model.key, scale: model.adapter?.scale, engine };
       if (caps.adapterInfo)
         process.stderr.write(`${model.key}: ${model.id} + LoRA adapter ${caps.adapterInfo.id} (scale ${caps.adapterInfo.scale}, sha-256 ${caps.adapterInfo.sha256})\n`);
       return { engine, caps };

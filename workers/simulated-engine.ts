@@ -35,7 +35,7 @@ export class SimulatedEngine implements Engine {
   async scoreChoice(_messages: ChatMessage[], labels: string[], context?: TrialContext): Promise<ChoiceScore> {
     const { p, c } = this.need(context);
     if (labels.length !== 2) throw new EngineError('unsupported', 'a simulated model chooses between two labels');
-    const w = simulatedWeights(p, c.scenario.id, c.target);
+    const w = simulatedWeights(p, c.scenario.id, c.target, c.intervention);
     const pA = simulatedPA(p, c.scenario.attributes, w, c.a, c.b);
     const probs = [pA, 1 - pA];
     return { labels, probs, logprobs: probs.map(Math.log), labelMass: 1, choice: pA >= 0.5 ? labels[0] : labels[1], basis: 'full' };
@@ -49,6 +49,7 @@ export class SimulatedEngine implements Engine {
       attributes: c.scenario.attributes,
       target: c.target,
       examples: c.examples,
+      intervention: c.intervention,
     });
     const text = JSON.stringify(Object.fromEntries(attributeNames.map((n, i) => [n, weights[i]])));
     const parse = parseReport(text, attributeNames);

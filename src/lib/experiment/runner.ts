@@ -7,7 +7,8 @@
 import type { Engine, EngineCapabilities, LoadProgress, TrialContext } from '../engine/types';
 import { EngineError } from '../engine/types';
 import type { PlannedScenario, Trial } from './plan';
-import { decisionMessages, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from '../prompts';
+import { decisionMessages, intervened, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from '../prompts';
+import { isSimulatedId } from './simulated';
 import { needsExamples, shownDecisions } from './observers';
 import { inContextTrialMessages } from './in-context';
 import type { RunMeta, RunStore, TrialResult } from './runs';
@@ -65,6 +66,10 @@ export interface RunOptions {
 /** A trial's prompt; an observer's shows `examples` (the decisions it is shown). */
 export function trialMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec' | 'plan'>, examples?: ObservedDecision[]): ChatMessage[] {
   const prompts = meta.spec.prompts ?? PAPER_PROMPTS;
+  return intervened(plainMessages(trial, planned, meta, prompts, examples), planned.scenario, trial.intervention, prompts);
+}
+
+function plainMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec' | 'plan'>, prompts: typeof PAPER_PROMPTS, examples?: ObservedDecision[]): ChatMessage[] {
   if (trial.kind === 'report' && trial.shown)
     return inContextTrialMessages({ ...trial, shown: trial.shown }, meta.plan.scenarios, meta.spec.conditions.find((c) => c.key === trial.condition), prompts);
   if (trial.kind === 'report' && trial.observe) return observationMessages(planned.scenario, trial.a, trial.b, examples ?? [], prompts);
@@ -170,46 +175,55 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
   const contextOf = (trial: Trial): TrialContext => {
     const planned = scenarios.get(trial.scenarioId)!;
     const context: TrialContext = { trialId: trial.id, scenario: planned.scenario, target: planned.target, a: trial.a, b: trial.b };
+    if (trial.intervention) context.intervention = trial.intervention;
     const examples = examplesOf(trial);
     if (examples) context.examples = examples;
     return context;
   };
   try {
     for (const [pass, key] of passes.flatMap((p) => modelOrder.map((k) => [p, k] as const))) {
-      const trials = pass.filter((t) => condModel.get(t.condition) === key);
-      if (!trials.length) continue;
-      if (signal?.aborted) break;
-      progress('loading', key);
-      const ref = meta.spec.models.find((m) => m.key === key)!;
-      const { engine, caps } = await provider.acquire(ref, (p) => progress('loading', key, p));
-      await save({ engines: { ...meta.engines, [key]: caps } });
-      const onAbort = () => void engine.cancel();
-      signal?.addEventListener('abort', onAbort);
-      const inFlight = Math.max(1, Math.min(opts.concurrency ?? 1, caps.maxConcurrency ?? 1));
-      try {
-        const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta, examplesOf(t));
-        if (inFlight > 1) {
-          await runInFlight(inFlight, trials, async (trial) => {
-            const messages = messagesOf(trial);
-            const result = await runTrial(engine, trial, messages, scenarios.get(trial.scenarioId)!, clock, contextOf(trial));
+      const ofModel = pass.filter((t) => condModel.get(t.condition) === key);
+      const baseRef = meta.spec.models.find((m) => m.key === key)!;
+      // An adapterScale intervention loads the model's adapter at that scale: one load per scale, the model's own first.
+      // A simulated model takes it from the trial context (it has no adapter to load).
+      const scaleOf = (t: Trial) => (isSimulatedId(baseRef.id) ? undefined : t.intervention?.adapterScale);
+      const scales = [...new Set(ofModel.map(scaleOf))];
+      for (const scale of scales) {
+        const trials = ofModel.filter((t) => scaleOf(t) === scale);
+        if (!trials.length) continue;
+        if (signal?.aborted) break;
+        progress('loading', key);
+        const ref: ModelRef = scale === undefined ? baseRef : { ...baseRef, adapter: { ...baseRef.adapter!, scale } };
+        const { engine, caps } = await provider.acquire(ref, (p) => progress('loading', key, p));
+        await save({ engines: { ...meta.engines, [key]: caps } });
+        const onAbort = () => void engine.cancel();
+        signal?.addEventListener('abort', onAbort);
+        const inFlight = Math.max(1, Math.min(opts.concurrency ?? 1, caps.maxConcurrency ?? 1));
+        try {
+          const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta, examplesOf(t));
+          if (inFlight > 1) {
+            await runInFlight(inFlight, trials, async (trial) => {
+              const messages = messagesOf(trial);
+              const result = await runTrial(engine, trial, messages, scenarios.get(trial.scenarioId)!, clock, contextOf(trial));
+              await record(trial, messages, result, key);
+            }, signal);
+            continue;
+          }
+          let messages = messagesOf(trials[0]);
+          for (let i = 0; i < trials.length; i++) {
+            const trial = trials[i];
+            if (signal?.aborted) break;
+            const planned = scenarios.get(trial.scenarioId)!;
+            // The next prompt is rendered once: handed to the engine now as a hint, run on the next turn.
+            const nextMessages = i + 1 < trials.length ? messagesOf(trials[i + 1]) : null;
+            if (nextMessages && engine.prepare) await engine.prepare(nextMessages);
+            const result = await runTrial(engine, trial, messages, planned, clock, contextOf(trial));
             await record(trial, messages, result, key);
-          }, signal);
-          continue;
+            if (nextMessages) messages = nextMessages;
+          }
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
         }
-        let messages = messagesOf(trials[0]);
-        for (let i = 0; i < trials.length; i++) {
-          const trial = trials[i];
-          if (signal?.aborted) break;
-          const planned = scenarios.get(trial.scenarioId)!;
-          // The next prompt is rendered once: handed to the engine now as a hint, run on the next turn.
-          const nextMessages = i + 1 < trials.length ? messagesOf(trials[i + 1]) : null;
-          if (nextMessages && engine.prepare) await engine.prepare(nextMessages);
-          const result = await runTrial(engine, trial, messages, planned, clock, contextOf(trial));
-          await record(trial, messages, result, key);
-          if (nextMessages) messages = nextMessages;
-        }
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
       }
     }
   } catch (e) {
