@@ -22,6 +22,7 @@ import { copyingWarning, sensitivityText, sensitivityWarning } from '../src/app/
 import type { RunRecord } from '../src/lib/experiment/runs';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
 import { formatPrivileged, privilegedSection } from './analyze-run';
+import { causalOf, causalToJson } from '../src/app/causal';
 import { isSimulatedId } from '../src/lib/experiment/simulated';
 import { FolderStore } from './folder-store';
 import {
@@ -345,6 +346,11 @@ export const RUN_SECTIONS: Record<string, RunSection> = {
   reports: reportsSection,
   // Runs with two or more models (./analyze-run.ts).
   privileged_access: (_analysis, record, options) => privilegedSection(record, options).privileged_access,
+  // Runs with interventions (issue 18; src/app/causal.ts): one entry per intervened decision condition.
+  causal: (_analysis, record, options) => {
+    const entries = causalOf(record, options);
+    return entries.length ? causalToJson(entries) : undefined;
+  },
 };
 
 export async function analyzeRunFolder(dir: string, options: { resamples?: number } = {}): Promise<{ record: RunRecord; analysis: RunAnalysis; json: Record<string, unknown> }> {

@@ -75,6 +75,7 @@ export const PRESET_LABELS: Record<PresetName, string> = {
   paper: 'Paper replication',
   'who-knows': 'Who knows it best?',
   simulated: 'Simulated models (no download)',
+  causal: 'Does the self-report follow the behaviour?',
 };
 
 export const PRESET_BLURBS: Record<PresetName, string> = {
@@ -84,6 +85,8 @@ export const PRESET_BLURBS: Record<PresetName, string> = {
     'Three models, each described by itself, by the others, and by observers shown 0, 5, 10 or 20 of its decisions: does any model know itself better than others can?',
   simulated:
     'No download: see what the analysis can and cannot detect. Three simulated models: one trained on the target weights that knows them, two that know only common sense.',
+  causal:
+    'Each model decides and describes itself as it is and steered toward one attribute per scenario (and, with an adapter, at adapter scales 0, .25, .5 and 1): does its self-report move with its behaviour?',
 };
 
 /** Presets that compare several models (each a target, with observers). */

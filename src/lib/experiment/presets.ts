@@ -9,7 +9,7 @@ import type { Condition, ExperimentSpec, ModelRef, ReportMode } from './spec';
 import { SPEC_FORMAT, SPEC_VERSION } from './spec';
 import { simulatedId } from './simulated';
 
-export type PresetName = 'classroom' | 'paper' | 'who-knows' | 'simulated';
+export type PresetName = 'classroom' | 'paper' | 'who-knows' | 'simulated' | 'causal';
 
 export interface PresetOptions {
   /** The model under study. */
@@ -29,7 +29,51 @@ const SIZES: Record<PresetName, { scenarios: number; decisions: number; reports:
   paper: { scenarios: 100, decisions: 50, reports: 10, label: 'Paper replication' },
   'who-knows': { scenarios: 10, decisions: 30, reports: 5, label: 'Who knows it best?' },
   simulated: { scenarios: 30, decisions: 50, reports: 5, label: 'Simulated models (no download)' },
+  causal: { scenarios: 20, decisions: 20, reports: 4, label: 'Does the self-report follow the behaviour?' },
 };
+
+/** The causal preset's adapter scales (a dose–response), for a model with an adapter. */
+export const CAUSAL_SCALES: readonly number[] = [0, 0.25, 0.5, 1];
+
+/**
+ * "Does the self-report follow the behaviour?" (issue 18): per model, its
+ * decisions and self-reports as it is (the baseline) and steered toward one
+ * attribute per scenario (seeded), and, with an adapter, at each of
+ * CAUSAL_SCALES. Each intervened condition is compared with the baseline
+ * (src/lib/analysis/causal.ts).
+ */
+export function causalSpec(
+  name: string,
+  size: { scenarios: number; decisions: number; reports: number },
+  models: readonly Omit<ModelRef, 'key'>[],
+  opts: { seed?: string; mode?: ReportMode } = {},
+): ExperimentSpec {
+  const mode = opts.mode ?? 'constrained';
+  const keyed: ModelRef[] = models.map((m, i) => ({ key: `m${i + 1}`, ...m }));
+  const conditions: Condition[] = [];
+  const add = (m: ModelRef, key: string, intervention?: Condition['intervention']) => {
+    conditions.push({ kind: 'decisions', key: `decide-${m.key}${key}`, model: m.key, ...(intervention ? { intervention } : {}) });
+    conditions.push({ kind: 'reports', key: `report-${m.key}${key}`, reporter: m.key, about: `decide-${m.key}${key}`, mode });
+  };
+  for (const m of keyed) {
+    add(m, '');
+    add(m, '-steer', { steer: { attribute: 'random', direction: 1 } });
+    const scalable = m.adapter || /[?&]weights=target(&|$)/.test(m.id);
+    if (scalable) for (const s of CAUSAL_SCALES) add(m, `-scale-${String(s).replace('.', '_')}`, { adapterScale: s });
+  }
+  return {
+    format: SPEC_FORMAT,
+    version: SPEC_VERSION,
+    name,
+    seed: opts.seed ?? 'introspection-lab',
+    scenarios: { source: 'builtin', count: size.scenarios },
+    decisionsPerScenario: size.decisions,
+    reportsPerScenario: size.reports,
+    counterbalance: true,
+    models: keyed,
+    conditions,
+  };
+}
 
 export const DEFAULT_OBSERVE_K: readonly number[] = [0, 5, 10, 20];
 
@@ -85,6 +129,7 @@ export function severalModelsSpec(
 export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpec {
   const size = SIZES[name];
   if (name === 'simulated') return severalModelsSpec(size.label, size, SIMULATED_PRESET_MODELS, opts);
+  if (name === 'causal') return causalSpec(size.label, size, [opts.model, ...(opts.control ? [opts.control] : []), ...(opts.others ?? [])], opts);
   if (name === 'who-knows')
     return severalModelsSpec(size.label, size, [opts.model, ...(opts.control ? [opts.control] : []), ...(opts.others ?? [])], opts);
   const models: ModelRef[] = [{ key: 'self', ...opts.model }];
@@ -112,3 +157,5 @@ export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpe
 }
 
 export const PRESETS: readonly PresetName[] = ['classroom', 'paper', 'who-knows', 'simulated'];
+/** Every preset `cli run --preset` takes: the page's picker (PRESETS) and the intervention presets of issue 18. */
+export const CLI_PRESETS: readonly PresetName[] = [...PRESETS, 'causal'];
