@@ -23,6 +23,7 @@ import type { RunRecord } from '../src/lib/experiment/runs';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
 import { formatPrivileged, privilegedSection } from './analyze-run';
 import { causalOf, causalToJson } from '../src/app/causal';
+import { selfPredictionOf, selfPredictionToJson } from '../src/app/self-prediction';
 import { isSimulatedId } from '../src/lib/experiment/simulated';
 import { FolderStore } from './folder-store';
 import {
@@ -350,6 +351,15 @@ export const RUN_SECTIONS: Record<string, RunSection> = {
   causal: (_analysis, record, options) => {
     const entries = causalOf(record, options);
     return entries.length ? causalToJson(entries) : undefined;
+  },
+  // Runs with predictions conditions (issue 18; src/app/self-prediction.ts).
+  self_prediction: (_analysis, record, options) => {
+    const a = selfPredictionOf(record, options);
+    return a ? selfPredictionToJson(a).self_prediction : undefined;
+  },
+  self_prediction_verdicts: (_analysis, record, options) => {
+    const a = selfPredictionOf(record, options);
+    return a ? selfPredictionToJson(a).self_prediction_verdicts : undefined;
   },
 };
 

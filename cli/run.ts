@@ -24,14 +24,14 @@ import { FolderStore } from './folder-store';
 
 export const summary = 'run an experiment headless and write run.json plus the paper CSVs';
 
-const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper|who-knows|simulated|causal) --model ID_OR_DIR --out DIR [options]
+const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper|who-knows|simulated|causal|self-prediction) --model ID_OR_DIR --out DIR [options]
 
   --model ID_OR_DIR     Hugging Face id, local model folder, or a simulated model
                         sim:<label>?weights=target|native&access=A&noise=N&beta=B&bias=C&own=O&seed=S
                         (no download; --preset simulated needs no --model at all)
   --control ID_OR_DIR   a second model asked for the same self-reports (off-the-shelf control;
                         with --preset who-knows, the second model)
-  --other ID_OR_DIR     with --preset who-knows or causal: a further model (repeat for more)
+  --other ID_OR_DIR     with --preset who-knows, causal or self-prediction: a further model (repeat for more)
   --observe K,K,...     with who-knows / simulated: decisions shown to observers (default 0,5,10,20)
   --adapter ID_OR_DIR   a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) applied
                         to --model (with a spec file: to its first model): the weight-trained model;

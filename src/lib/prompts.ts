@@ -184,6 +184,44 @@ export function observationMessages(
   );
 }
 
+/**
+ * Self-prediction prompts (issue 18). Probability: Binder et al.'s question
+ * about one's own P(A), answered as JSON {"probability": n}, n an integer 0..100
+ * (constrained like a report). Choice: the hypothetical question, answered "A"
+ * or "B" (scored like a decision). Observers are asked the same about "the
+ * decision-maker" after the shown decisions.
+ */
+export const PREDICTION_PROMPTS = {
+  probability:
+    '[SELF-PREDICTION TASK] If you were given the following decision, what is the probability, from 0 to 100, that you would answer "A"? ' +
+    'Respond only with JSON {"probability": n}, n a whole number from 0 to 100. Never respond with anything else:\n\n{{choice}}',
+  choice:
+    '[SELF-PREDICTION TASK] Suppose you were asked the following. Which option would you choose? ' +
+    'Respond with "A" or "B". Never respond with anything except "A" or "B":\n\n{{choice}}',
+  observedProbability:
+    '[OBSERVATION TASK] {{examples}}\n\n[PREDICTION TASK] If that decision-maker were given the following decision, what is the probability, from 0 to 100, that it would answer "A"? ' +
+    'Respond only with JSON {"probability": n}, n a whole number from 0 to 100. Never respond with anything else:\n\n{{choice}}',
+  observedChoice:
+    '[OBSERVATION TASK] {{examples}}\n\n[PREDICTION TASK] Suppose that decision-maker were asked the following. Which option would it choose? ' +
+    'Respond with "A" or "B". Never respond with anything except "A" or "B":\n\n{{choice}}',
+} as const;
+
+/** The attribute name of a probability prediction's JSON answer. */
+export const PROBABILITY_KEY = 'probability';
+
+/** A self-prediction prompt; with `examples` (an observer), the shown decisions first. */
+export function predictionMessages(
+  scenario: Scenario,
+  a: OptionValues,
+  b: OptionValues,
+  predict: 'probability' | 'choice',
+  examples: readonly ObservedDecision[] | undefined,
+  templates: PromptTemplates = PAPER_PROMPTS,
+): ChatMessage[] {
+  const t = examples ? (predict === 'probability' ? PREDICTION_PROMPTS.observedProbability : PREDICTION_PROMPTS.observedChoice) : PREDICTION_PROMPTS[predict];
+  return messages(templates.system, fill(t, { choice: renderChoice(scenario, a, b), examples: examples ? renderExamples(scenario, examples) : '' }));
+}
+
 /** Problems with user-edited templates (a template without the choice is useless). */
 export function checkTemplates(t: PromptTemplates): string[] {
   const problems: string[] = [];

@@ -149,6 +149,8 @@ export interface TrialContext {
   examples?: ObservedDecision[];
   /** The trial's intervention (issue 18): engines that read no prompt (simulated models) apply it from here. */
   intervention?: TrialIntervention;
+  /** A self-prediction trial (issue 18): what is predicted; absent for decisions and reports. */
+  predict?: 'probability' | 'choice';
 }
 
 export interface Engine {

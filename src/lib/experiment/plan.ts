@@ -9,7 +9,7 @@
 import { rngFor, shuffled } from '../rng';
 import { sampleOption, sampleTargetWeights } from '../sampling';
 import type { OptionValues, Scenario, Weights } from '../scenarios/types';
-import type { Condition, ExperimentSpec, Intervention, ReportMode } from './spec';
+import type { Condition, DecisionCondition, ExperimentSpec, Intervention, ReportMode } from './spec';
 import type { TrialIntervention } from './intervention';
 
 export type { TrialIntervention } from './intervention';
@@ -53,7 +53,19 @@ export interface ReportTrial extends TrialBase {
   shown?: ShownReport[];
 }
 
-export type Trial = DecisionTrial | ReportTrial;
+/** A self-prediction trial (issue 18): the options of decision trial `decision` of the condition `about`. */
+export interface PredictionTrial extends TrialBase {
+  kind: 'prediction';
+  reporter: string;
+  about: string;
+  predict: 'probability' | 'choice';
+  mode: ReportMode;
+  observe?: { pool?: string; k: number };
+  /** The id of the predicted decision trial. */
+  decision: string;
+}
+
+export type Trial = DecisionTrial | ReportTrial | PredictionTrial;
 
 export interface PlannedScenario {
   scenario: Scenario;
@@ -129,11 +141,11 @@ export function pickShownReports(seed: string, planned: readonly PlannedScenario
     });
 }
 
-/** The intervention a condition applies: its own, else (a report) that of the decisions it is about. */
+/** The intervention a condition applies: its own, else (a report or prediction) that of the decisions it is about. */
 export function conditionIntervention(spec: ExperimentSpec, c: Condition): Intervention | undefined {
-  if (c.intervention) return c.intervention;
-  if (c.kind !== 'reports') return undefined;
-  const about = spec.conditions.find((d) => d.kind === 'decisions' && d.key === c.about);
+  if (c.kind !== 'predictions' && c.intervention) return c.intervention;
+  if (c.kind === 'decisions') return undefined;
+  const about = spec.conditions.find((d): d is DecisionCondition => d.kind === 'decisions' && d.key === c.about);
   return about?.intervention;
 }
 
@@ -172,6 +184,19 @@ export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]):
     for (const ps of planned) {
       const scenario = ps.scenario;
       const intervention = iv ? { intervention: resolveIntervention(spec.seed, iv, ps) } : {};
+      if (c.kind === 'predictions') {
+        // The same seeded options as the predicted decision trials (stream 'decision', same index).
+        for (let index = 0; index < (c.perScenario ?? spec.decisionsPerScenario); index++) {
+          const rng = rngFor(spec.seed, 'decision', scenario.id, index);
+          const a = sampleOption(scenario.attributes, rng);
+          const b = sampleOption(scenario.attributes, rng);
+          trials.push({
+            id: trialIdOf(c.key, scenario.id, index), condition: c.key, scenarioId: scenario.id, index, a, b, kind: 'prediction',
+            reporter: c.reporter, about: c.about, predict: c.predict, mode: c.mode, ...(c.observe ? { observe: { ...c.observe } } : {}), decision: trialIdOf(c.about, scenario.id, index), ...intervention,
+          });
+        }
+        continue;
+      }
       const pool = c.kind === 'decisions' && c.pool !== undefined;
       const n = c.kind === 'decisions' ? (pool ? c.pool! : spec.decisionsPerScenario) : spec.reportsPerScenario;
       for (let index = 0; index < n; index++) {

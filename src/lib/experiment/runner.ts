@@ -6,8 +6,8 @@
  */
 import type { Engine, EngineCapabilities, LoadProgress, TrialContext } from '../engine/types';
 import { EngineError } from '../engine/types';
-import type { PlannedScenario, Trial } from './plan';
-import { decisionMessages, intervened, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from '../prompts';
+import type { PlannedScenario, PredictionTrial, Trial } from './plan';
+import { decisionMessages, intervened, predictionMessages, PROBABILITY_KEY, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from '../prompts';
 import { isSimulatedId } from './simulated';
 import { needsExamples, shownDecisions } from './observers';
 import { inContextTrialMessages } from './in-context';
@@ -23,7 +23,7 @@ export interface EngineProvider {
 }
 
 export interface ConditionProgress {
-  kind: 'decisions' | 'reports';
+  kind: 'decisions' | 'reports' | 'predictions';
   done: number;
   total: number;
 }
@@ -72,6 +72,7 @@ export function trialMessages(trial: Trial, planned: PlannedScenario, meta: Pick
 function plainMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec' | 'plan'>, prompts: typeof PAPER_PROMPTS, examples?: ObservedDecision[]): ChatMessage[] {
   if (trial.kind === 'report' && trial.shown)
     return inContextTrialMessages({ ...trial, shown: trial.shown }, meta.plan.scenarios, meta.spec.conditions.find((c) => c.key === trial.condition), prompts);
+  if (trial.kind === 'prediction') return predictionMessages(planned.scenario, trial.a, trial.b, trial.predict, trial.observe ? (examples ?? []) : undefined, prompts);
   if (trial.kind === 'report' && trial.observe) return observationMessages(planned.scenario, trial.a, trial.b, examples ?? [], prompts);
   const make = trial.kind === 'decision' ? decisionMessages : introspectionMessages;
   return make(planned.scenario, trial.a, trial.b, prompts);
@@ -92,6 +93,7 @@ async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], p
       ms: clock() - t0,
     };
   }
+  if (trial.kind === 'prediction') return runPrediction(engine, trial, messages, clock, context, t0);
   const r = await engine.report(messages, planned.scenario.attributes.map((a) => a.name), trial.mode, context);
   return {
     trialId: trial.id,
@@ -102,6 +104,21 @@ async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], p
     ...(r.parse.ok ? {} : { invalid: { reason: r.parse.reason, detail: r.parse.detail } }),
     ms: clock() - t0,
   };
+}
+
+/** A self-prediction: a probability as a one-key constrained report (0..100), a choice scored like a decision. */
+async function runPrediction(engine: Engine, trial: PredictionTrial, messages: ChatMessage[], clock: () => number, context: TrialContext, t0: number): Promise<TrialResult> {
+  const ctx = { ...context, predict: trial.predict };
+  if (trial.predict === 'choice') {
+    const s = await engine.scoreChoice(messages, ['A', 'B'], ctx);
+    return { trialId: trial.id, kind: 'prediction', predict: 'choice', choice: s.choice === 'B' ? 'B' : 'A', pA: s.probs[0], ms: clock() - t0 };
+  }
+  const r = await engine.report(messages, [PROBABILITY_KEY], trial.mode, ctx);
+  const base = { trialId: trial.id, kind: 'prediction' as const, predict: 'probability' as const, text: r.text, ms: clock() - t0 };
+  if (!r.parse.ok || !r.weights) return { ...base, probability: null, invalid: { reason: r.parse.ok ? 'no_json' : r.parse.reason, detail: r.parse.ok ? '' : r.parse.detail } };
+  const v = r.weights[0];
+  if (!(Number.isInteger(v) && v >= 0 && v <= 100)) return { ...base, probability: null, invalid: { reason: 'out_of_range', detail: `${v} is not a whole number from 0 to 100` } };
+  return { ...base, probability: v };
 }
 
 /**

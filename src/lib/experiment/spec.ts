@@ -110,7 +110,29 @@ export interface ReportCondition {
   intervention?: Intervention;
 }
 
-export type Condition = DecisionCondition | ReportCondition;
+/**
+ * Self-prediction trials (issue 18; Binder et al. 2024): `reporter` predicts a
+ * property of `about`'s answer to a decision with the same seeded options as
+ * `about`'s decision trial of the same index: its P(A) (`probability`, an
+ * integer 0..100, compared with the exact P(A)) or its choice (`choice`, the
+ * hypothetical question, compared with the actual choice). reporter = about's
+ * model without `observe` is self-prediction; observers are shown k decisions
+ * of the target's pool first, as for reports.
+ */
+export interface PredictionCondition {
+  kind: 'predictions';
+  key: string;
+  reporter: string;
+  /** Key of the decision condition whose trials are predicted. */
+  about: string;
+  predict: 'probability' | 'choice';
+  mode: ReportMode;
+  observe?: { pool?: string; k: number };
+  /** Predictions per scenario (the first n decision indices); decisionsPerScenario when absent. */
+  perScenario?: number;
+}
+
+export type Condition = DecisionCondition | ReportCondition | PredictionCondition;
 
 export type ScenarioSource =
   | { source: 'builtin'; /** Seeds the pairing of agent roles to choice types. */ roleSeed?: string }
@@ -243,7 +265,15 @@ export function validateSpec(input: unknown): ExperimentSpec {
             p.push(`${at}: its intervention differs from that of "${String(c.about)}"; a report about intervened decisions carries the same intervention (leave it out).`);
         }
         if (c.examples !== undefined) p.push(...examplesProblems(c.examples, at), ...(c.observe !== undefined ? [`${at}: a condition shows either observed decisions or in-context self-reports, not both.`] : []));
-      } else p.push(`${at}: kind must be "decisions" or "reports".`);
+      } else if (c.kind === 'predictions') {
+        if (!modelKeys.has(String(c.reporter))) p.push(`${at}: reporter "${String(c.reporter)}" is not in models.`);
+        if (!decisionKeys.has(String(c.about)) || pools.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" must name a decisions condition (not an example pool).`);
+        if (c.predict !== 'probability' && c.predict !== 'choice') p.push(`${at}: predict must be "probability" or "choice".`);
+        if (c.mode !== 'constrained' && c.mode !== 'free') p.push(`${at}: mode must be "constrained" or "free".`);
+        if (c.perScenario !== undefined && (!isCount(c.perScenario, 1) || (isCount(s.decisionsPerScenario, 0) && (c.perScenario as number) > (s.decisionsPerScenario as number))))
+          p.push(`${at}: perScenario must be an integer from 1 to decisionsPerScenario (each prediction is of one decision trial).`);
+        if (c.observe !== undefined) p.push(...observeProblems(at, c.observe, pools, deciderOf.get(String(c.about))));
+      } else p.push(`${at}: kind must be "decisions", "reports" or "predictions".`);
     });
   }
 
