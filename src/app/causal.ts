@@ -10,7 +10,6 @@
  * the model, no observers, no in-context examples) about that condition.
  */
 import { causalConsistency, type CausalResult, type CausalScenario } from '../lib/analysis/causal';
-import { roundForJson } from '../lib/analysis/analyze';
 import type { Intervention, ReportCondition, DecisionCondition } from '../lib/experiment/spec';
 import type { RunRecord } from '../lib/experiment/runs';
 import { decisionsOf, reportsOf } from './run-analysis';
@@ -69,7 +68,8 @@ export function causalOf(record: RunRecord, opts: CausalOptions = {}): CausalEnt
   return out;
 }
 
-const r4 = (x: number) => roundForJson(x);
+// Unrounded (null where undefined), so the page's numbers can be checked against the CLI's within 1e-9.
+const r4 = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const ci4 = (c: [number, number]) => c.map(r4);
 
 /** The `causal` section of `analyze --run --json`. */

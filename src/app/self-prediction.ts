@@ -20,7 +20,6 @@ import {
   type ProbabilityMetrics,
   type SelfPredictionVerdict,
 } from '../lib/analysis/self-prediction';
-import { roundForJson } from '../lib/analysis/analyze';
 import { normalizedDifferences } from '../lib/sampling';
 import type { PredictionTrial, Trial } from '../lib/experiment/plan';
 import type { DecisionResult, RunRecord, TrialResult } from '../lib/experiment/runs';
@@ -129,7 +128,8 @@ export function selfPredictionOf(record: RunRecord, opts: { resamples?: number; 
   return { entries, verdicts };
 }
 
-const r4 = (x: number) => roundForJson(x);
+// Unrounded (null where undefined), so the page's numbers can be checked against the CLI's within 1e-9.
+const r4 = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 export function selfPredictionToJson(a: SelfPredictionAnalysis): { self_prediction: unknown[]; self_prediction_verdicts: unknown[] } {
   return {
