@@ -58,6 +58,28 @@ describe('causal consistency on simulated models (through the runner)', () => {
     expect(series[3].result.verdict).toBe('behaviour did not move');
   });
 
+  it('stated weights: behaviour follows them by `follow` (r(learned, stated) high at 1, nothing moves at 0)', async () => {
+    const run = async (follow: number) => {
+      const spec = validateSpec({
+        ...causalSpec('stated', size, [{ id: simulatedId({ label: 'told', follow }) }], { seed: 'stated-test' }),
+        conditions: [
+          { kind: 'decisions', key: 'd', model: 'm1' },
+          { kind: 'reports', key: 'r', reporter: 'm1', about: 'd', mode: 'constrained' },
+          { kind: 'decisions', key: 'told', model: 'm1', intervention: { stated: 'random' } },
+          { kind: 'reports', key: 'rt', reporter: 'm1', about: 'told', mode: 'constrained' },
+        ],
+      });
+      const { record } = await runSimulated(spec);
+      return causalOf(record, { resamples: 500 })[0].result;
+    };
+    const full = await run(1);
+    expect(full.stated!.r).toBeGreaterThan(0.8);
+    expect(full.verdict).toBe('consistent');
+    const none = await run(0);
+    expect(none.verdict).toBe('behaviour did not move');
+    expect(none.stated!.r).toBeLessThan(full.stated!.r - 0.3);
+  });
+
   // The preset's own size; the behaviour does move in most runs, so the rate is that of the reports test, not a trivial one.
   it('null simulations: `consistent` in at most 5 % of 200 runs where the self-report cannot follow (access 0)', async () => {
     const n = 200;
