@@ -22,6 +22,8 @@ import { copyingWarning, sensitivityText, sensitivityWarning } from '../src/app/
 import type { RunRecord } from '../src/lib/experiment/runs';
 import type { PrivilegedAccess } from '../src/lib/analysis/privileged-types';
 import { formatPrivileged, privilegedSection } from './analyze-run';
+import { causalOf, causalToJson } from '../src/app/causal';
+import { selfPredictionOf, selfPredictionToJson } from '../src/app/self-prediction';
 import { isSimulatedId } from '../src/lib/experiment/simulated';
 import { FolderStore } from './folder-store';
 import {
@@ -345,6 +347,20 @@ export const RUN_SECTIONS: Record<string, RunSection> = {
   reports: reportsSection,
   // Runs with two or more models (./analyze-run.ts).
   privileged_access: (_analysis, record, options) => privilegedSection(record, options).privileged_access,
+  // Runs with interventions (issue 18; src/app/causal.ts): one entry per intervened decision condition.
+  causal: (_analysis, record, options) => {
+    const entries = causalOf(record, options);
+    return entries.length ? causalToJson(entries) : undefined;
+  },
+  // Runs with predictions conditions (issue 18; src/app/self-prediction.ts).
+  self_prediction: (_analysis, record, options) => {
+    const a = selfPredictionOf(record, options);
+    return a ? selfPredictionToJson(a).self_prediction : undefined;
+  },
+  self_prediction_verdicts: (_analysis, record, options) => {
+    const a = selfPredictionOf(record, options);
+    return a ? selfPredictionToJson(a).self_prediction_verdicts : undefined;
+  },
 };
 
 export async function analyzeRunFolder(dir: string, options: { resamples?: number } = {}): Promise<{ record: RunRecord; analysis: RunAnalysis; json: Record<string, unknown> }> {

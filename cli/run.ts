@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
-import { presetSpec, PRESETS, type PresetName } from '../src/lib/experiment/presets';
+import { presetSpec, CLI_PRESETS, type PresetName } from '../src/lib/experiment/presets';
 import { runExperiment, type EngineProvider, type RunProgress } from '../src/lib/experiment/runner';
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/experiment/runs';
 import { runToPaperCsv } from '../src/lib/experiment/run-export';
@@ -24,14 +24,14 @@ import { FolderStore } from './folder-store';
 
 export const summary = 'run an experiment headless and write run.json plus the paper CSVs';
 
-const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper|who-knows|simulated) --model ID_OR_DIR --out DIR [options]
+const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper|who-knows|simulated|causal|self-prediction) --model ID_OR_DIR --out DIR [options]
 
   --model ID_OR_DIR     Hugging Face id, local model folder, or a simulated model
                         sim:<label>?weights=target|native&access=A&noise=N&beta=B&bias=C&own=O&seed=S
                         (no download; --preset simulated needs no --model at all)
   --control ID_OR_DIR   a second model asked for the same self-reports (off-the-shelf control;
                         with --preset who-knows, the second model)
-  --other ID_OR_DIR     with --preset who-knows: a further model (repeat for more)
+  --other ID_OR_DIR     with --preset who-knows, causal or self-prediction: a further model (repeat for more)
   --observe K,K,...     with who-knows / simulated: decisions shown to observers (default 0,5,10,20)
   --adapter ID_OR_DIR   a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) applied
                         to --model (with a spec file: to its first model): the weight-trained model;
@@ -75,7 +75,7 @@ async function specFrom(values: Record<string, string | string[] | boolean | und
     return values.model || adapter ? { ...spec, models: spec.models.map((m, i) => (i === 0 ? first(m) : m)) } : spec;
   }
   const preset = String(values.preset ?? '');
-  if (!PRESETS.includes(preset as PresetName)) throw new Error(`give a spec file or --preset ${PRESETS.join('|')}`);
+  if (!CLI_PRESETS.includes(preset as PresetName)) throw new Error(`give a spec file or --preset ${CLI_PRESETS.join('|')}`);
   if (!values.model && preset !== 'simulated') throw new Error('--model is required with --preset');
   const served = values.engine === 'openai';
   const ref = (id: string) => (served ? { id, engine: 'openai' as const, baseUrl: String(values['base-url']) } : { id: modelRef(id), device: 'cpu' as const, dtype: String(values.dtype ?? 'auto') });
@@ -115,22 +115,23 @@ function parseKs(text: string): number[] {
 
 /** One in-process engine per model key; loading one unloads the previous to bound memory. */
 function nodeProvider(device?: string): EngineProvider {
-  let current: { key: string; engine: Engine } | null = null;
+  // An adapterScale intervention asks for the same key at another scale: that is another load.
+  let current: { key: string; scale?: number; engine: Engine } | null = null;
   return {
     async acquire(model, onProgress) {
-      if (current?.key === model.key) return { engine: current.engine, caps: (await current.engine.capabilities())! };
+      if (current?.key === model.key && current.scale === model.adapter?.scale) return { engine: current.engine, caps: (await current.engine.capabilities())! };
       await current?.engine.unload();
       if (model.engine === 'openai') {
         const engine = new OpenAIEngine({ baseUrl: model.baseUrl ?? '', apiKey: process.env.OPENAI_API_KEY || undefined });
         const caps = await engine.load({ model: model.id, adapter: model.adapter }, onProgress);
         for (const note of caps.server?.notes ?? []) process.stderr.write(`[${model.key} on ${caps.server?.baseUrl}] ${note}\n`);
-        current = { key: model.key, engine };
+        current = { key: model.key, scale: model.adapter?.scale, engine };
         return { engine, caps };
       }
       // A simulated model (sim: id) needs no weights: it is computed, not loaded.
       const engine = isSimulatedId(model.id) ? new SimulatedEngine() : new TransformersEngine({ allowRemoteModels: true });
       const caps = await engine.load({ model: model.id, device: (device ?? model.device ?? 'cpu') as 'cpu', dtype: model.dtype, adapter: model.adapter }, onProgress);
-      current = { key: model.key, engine };
+      current = { key: model.key, scale: model.adapter?.scale, engine };
       if (caps.adapterInfo)
         process.stderr.write(`${model.key}: ${model.id} + LoRA adapter ${caps.adapterInfo.id} (scale ${caps.adapterInfo.scale}, sha-256 ${caps.adapterInfo.sha256})\n`);
       return { engine, caps };

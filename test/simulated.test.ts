@@ -29,9 +29,9 @@ function context(trialId: string, a: number[], b: number[], extra: Partial<Trial
 
 describe('simulated model ids', () => {
   it('fill defaults, read every parameter, and round-trip', () => {
-    expect(parseSimulatedId('sim:bob')).toEqual({ label: 'bob', weights: 'native', access: 1, noise: 20, beta: 10, bias: 0, own: 0.5, seed: 'bob' });
-    const p = parseSimulatedId('sim:t?weights=target&access=0.9&noise=5&beta=4&bias=-1.5&own=0.2&seed=xyz');
-    expect(p).toEqual({ label: 't', weights: 'target', access: 0.9, noise: 5, beta: 4, bias: -1.5, own: 0.2, seed: 'xyz' });
+    expect(parseSimulatedId('sim:bob')).toEqual({ label: 'bob', weights: 'native', access: 1, noise: 20, beta: 10, bias: 0, own: 0.5, steer: 60, follow: 0.5, pnoise: 5, seed: 'bob' });
+    const p = parseSimulatedId('sim:t?weights=target&access=0.9&noise=5&beta=4&bias=-1.5&own=0.2&steer=30&follow=0.25&pnoise=2&seed=xyz');
+    expect(p).toEqual({ label: 't', weights: 'target', access: 0.9, noise: 5, beta: 4, bias: -1.5, own: 0.2, steer: 30, follow: 0.25, pnoise: 2, seed: 'xyz' });
     expect(parseSimulatedId(simulatedId(p))).toEqual(p);
     expect(simulatedId({ label: 'x', access: 1, noise: 20 })).toBe('sim:x');
   });

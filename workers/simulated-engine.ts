@@ -8,7 +8,7 @@ import type { ChoiceScore, Engine, EngineCapabilities, LoadOptions, ReportResult
 import { EngineError } from '../src/lib/engine/types';
 import type { ChatMessage } from '../src/lib/prompts';
 import { parseReport } from '../src/lib/reports';
-import { parseSimulatedId, SimulatedIdError, simulatedPA, simulatedReport, simulatedWeights, type SimulatedParams } from '../src/lib/experiment/simulated';
+import { parseSimulatedId, SimulatedIdError, simulatedPA, simulatedPrediction, simulatedReport, simulatedWeights, type SimulatedParams } from '../src/lib/experiment/simulated';
 import type { ReportMode } from '../src/lib/experiment/spec';
 
 export class SimulatedEngine implements Engine {
@@ -35,7 +35,11 @@ export class SimulatedEngine implements Engine {
   async scoreChoice(_messages: ChatMessage[], labels: string[], context?: TrialContext): Promise<ChoiceScore> {
     const { p, c } = this.need(context);
     if (labels.length !== 2) throw new EngineError('unsupported', 'a simulated model chooses between two labels');
-    const w = simulatedWeights(p, c.scenario.id, c.target);
+    if (c.predict === 'choice') {
+      const q = simulatedPrediction(p, this.predictionInput(c));
+      return { labels, probs: [q, 1 - q], logprobs: [Math.log(q), Math.log(1 - q)], labelMass: 1, choice: q >= 0.5 ? labels[0] : labels[1], basis: 'full' };
+    }
+    const w = simulatedWeights(p, c.scenario.id, c.target, c.intervention);
     const pA = simulatedPA(p, c.scenario.attributes, w, c.a, c.b);
     const probs = [pA, 1 - pA];
     return { labels, probs, logprobs: probs.map(Math.log), labelMass: 1, choice: pA >= 0.5 ? labels[0] : labels[1], basis: 'full' };
@@ -43,16 +47,26 @@ export class SimulatedEngine implements Engine {
 
   async report(_messages: ChatMessage[], attributeNames: string[], mode: ReportMode, context?: TrialContext): Promise<ReportResult> {
     const { p, c } = this.need(context);
+    if (c.predict === 'probability') {
+      const text = JSON.stringify({ [attributeNames[0]]: Math.round(100 * simulatedPrediction(p, this.predictionInput(c))) });
+      const parse = parseReport(text, attributeNames);
+      return { mode, text, weights: parse.ok ? parse.weights : null, parse };
+    }
     const weights = simulatedReport(p, {
       trialId: c.trialId,
       scenarioId: c.scenario.id,
       attributes: c.scenario.attributes,
       target: c.target,
       examples: c.examples,
+      intervention: c.intervention,
     });
     const text = JSON.stringify(Object.fromEntries(attributeNames.map((n, i) => [n, weights[i]])));
     const parse = parseReport(text, attributeNames);
     return { mode, text, weights: parse.ok ? parse.weights : null, parse };
+  }
+
+  private predictionInput(c: TrialContext) {
+    return { trialId: c.trialId, scenarioId: c.scenario.id, attributes: c.scenario.attributes, target: c.target, a: c.a, b: c.b, examples: c.examples, intervention: c.intervention };
   }
 
   async cancel(): Promise<void> {}

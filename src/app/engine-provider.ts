@@ -48,7 +48,7 @@ export function workerOptionsFor(id: string, localModels?: string | null): Trans
 }
 
 export class WorkerEngineProvider implements EngineProvider {
-  private current: { key: string; id: string; engineChoice: string; engine: HeldEngine; caps: ChosenCapabilities } | null = null;
+  private current: { key: string; id: string; engineChoice: string; adapterScale?: number; engine: HeldEngine; caps: ChosenCapabilities } | null = null;
   private report: DeviceReport | null = null;
   /** Aborting this while a model loads stops the worker (a load cannot be cancelled otherwise). */
   signal: AbortSignal | null = null;
@@ -78,7 +78,7 @@ export class WorkerEngineProvider implements EngineProvider {
 
   async acquire(model: ModelRef, onProgress?: (p: LoadProgress) => void): Promise<{ engine: Engine; caps: ChosenCapabilities }> {
     const engineChoice = model.engine ?? 'auto';
-    if (this.current && this.current.key === model.key && this.current.id === model.id && this.current.engineChoice === engineChoice) return this.current;
+    if (this.current && this.current.key === model.key && this.current.id === model.id && this.current.engineChoice === engineChoice && this.current.adapterScale === model.adapter?.scale) return this.current;
     this.terminate();
     if (model.engine === 'openai') {
       // A served model needs no worker: the calls are HTTP, the model runs on the server.
@@ -140,7 +140,7 @@ export class WorkerEngineProvider implements EngineProvider {
   }
 
   private keep(model: ModelRef, engineChoice: string, engine: HeldEngine, name: string, caps: ChosenCapabilities) {
-    this.current = { key: model.key, id: model.id, engineChoice, engine, caps };
+    this.current = { key: model.key, id: model.id, engineChoice, adapterScale: model.adapter?.scale, engine, caps };
     this.o.onEngine?.({ kind: 'loaded', key: model.key, modelId: model.id, name, caps });
     return this.current;
   }

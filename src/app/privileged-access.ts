@@ -21,6 +21,7 @@ import { learnedWeights } from '../lib/analysis/weights';
 import { decisionsToFit, type PositionedDecision } from '../lib/analysis/position';
 import { DEFAULT_OBSERVE_K } from '../lib/experiment/presets';
 import type { RunRecord } from '../lib/experiment/runs';
+import { conditionIntervention } from '../lib/experiment/plan';
 import { isSimulatedId } from '../lib/experiment/simulated';
 import type { DecisionCondition, ModelRef, ReportCondition } from '../lib/experiment/spec';
 
@@ -101,7 +102,8 @@ export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = 
   const learned = new Map<string, Map<string, number[]>>();
   const pools = new Map<string, Map<string, Decision[]>>();
   for (const m of spec.models) {
-    const own = decisionConds.find((c) => c.model === m.key && c.pool === undefined);
+    // An intervened condition (issue 18) describes the model changed: not its learned weights or self-reports here.
+    const own = decisionConds.find((c) => c.model === m.key && c.pool === undefined && !c.intervention);
     const byScenario = own && decisions.get(own.key);
     if (byScenario) learned.set(m.key, learnedAsTheLab(byScenario, attrs, opts.soft));
     const pool = decisionConds.find((c) => c.model === m.key && c.pool !== undefined);
@@ -111,7 +113,7 @@ export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = 
 
   const reported = new Map<string, Map<string, number[]>>();
   for (const m of spec.models) {
-    const keys = reportConds.filter((c) => c.reporter === m.key && !c.observe).map((c) => c.key);
+    const keys = reportConds.filter((c) => c.reporter === m.key && !c.observe && !conditionIntervention(spec, c)).map((c) => c.key);
     const mean = meanReports(reports, keys);
     if (mean.size) reported.set(m.key, mean);
   }

@@ -75,6 +75,8 @@ export const PRESET_LABELS: Record<PresetName, string> = {
   paper: 'Paper replication',
   'who-knows': 'Who knows it best?',
   simulated: 'Simulated models (no download)',
+  causal: 'Does the self-report follow the behaviour?',
+  'self-prediction': 'Can it predict itself?',
 };
 
 export const PRESET_BLURBS: Record<PresetName, string> = {
@@ -84,6 +86,10 @@ export const PRESET_BLURBS: Record<PresetName, string> = {
     'Three models, each described by itself, by the others, and by observers shown 0, 5, 10 or 20 of its decisions: does any model know itself better than others can?',
   simulated:
     'No download: see what the analysis can and cannot detect. Three simulated models: one trained on the target weights that knows them, two that know only common sense.',
+  causal:
+    'Each model decides and describes itself as it is and steered toward one attribute per scenario (and, with an adapter, at adapter scales 0, .25, .5 and 1): does its self-report move with its behaviour?',
+  'self-prediction':
+    'Each model predicts its own P("A") and its own choice on its decisions, and so do the others and observers shown 0, 5 or 20 of its decisions: can it predict itself better than others can?',
 };
 
 /** Presets that compare several models (each a target, with observers). */
@@ -305,5 +311,5 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
 export function trialCount(spec: ExperimentSpec, scenarios: number): number {
   // Example pools are not counterbalanced: they run their own size.
   const decisions = spec.decisionsPerScenario * (spec.counterbalance ? 2 : 1);
-  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? (c.pool ?? decisions) : spec.reportsPerScenario), 0);
+  return spec.conditions.reduce((n, c) => n + scenarios * (c.kind === 'decisions' ? (c.pool ?? decisions) : c.kind === 'predictions' ? (c.perScenario ?? decisions) : spec.reportsPerScenario), 0);
 }

@@ -17,6 +17,41 @@ export interface PromptTemplates {
   introspection: string;
   /** The observer task (issue 9); OBSERVATION_PROMPT when absent. */
   observation?: string;
+  /**
+   * The steering sentence added to the system prompt (issue 18): placeholders
+   * `{{attribute}}` and `{{direction}}` ("higher" or "lower"); STEER_PROMPT when absent.
+   */
+  steer?: string;
+  /** The stated self-description given before a prompt: placeholder `{{weights}}`; STATED_PROMPT when absent. */
+  stated?: string;
+}
+
+export const STEER_PROMPT = 'In these decisions you care much more than usual about {{attribute}}, preferring {{direction}} values.';
+export const STATED_PROMPT = 'When you make this decision, you weight the attributes as follows: {{weights}}';
+
+/** An intervention as a trial applies it: the steered attribute and direction, the stated weights. */
+export interface PromptIntervention {
+  steer?: { attribute: number; direction: 1 | -1 };
+  stated?: readonly number[];
+}
+
+/** The messages with an intervention applied: the steering sentence appended to the system prompt, the stated weights before the user's prompt. */
+export function intervened(msgs: ChatMessage[], scenario: Scenario, iv: PromptIntervention | undefined, templates: PromptTemplates = PAPER_PROMPTS): ChatMessage[] {
+  if (!iv || (!iv.steer && !iv.stated)) return msgs;
+  let out = msgs.map((m) => ({ ...m }));
+  if (iv.steer) {
+    const attr = scenario.attributes[iv.steer.attribute];
+    const sentence = fill(templates.steer ?? STEER_PROMPT, { attribute: attr.name, direction: iv.steer.direction > 0 ? 'higher' : 'lower' });
+    if (out[0].role === 'system') out[0].content = out[0].content.trim() ? `${out[0].content} ${sentence}` : sentence;
+    else out = [{ role: 'system', content: sentence }, ...out];
+  }
+  if (iv.stated) {
+    const w = iv.stated;
+    const text = fill(templates.stated ?? STATED_PROMPT, { weights: JSON.stringify(Object.fromEntries(scenario.attributes.map((a, i) => [a.name, Math.round(w[i])]))) });
+    const user = out.findIndex((m) => m.role === 'user');
+    out[user].content = `${text}\n\n${out[user].content}`;
+  }
+  return out;
 }
 
 export const PAPER_PROMPTS: Readonly<PromptTemplates> = Object.freeze({
@@ -149,6 +184,44 @@ export function observationMessages(
   );
 }
 
+/**
+ * Self-prediction prompts (issue 18). Probability: Binder et al.'s question
+ * about one's own P(A), answered as JSON {"probability": n}, n an integer 0..100
+ * (constrained like a report). Choice: the hypothetical question, answered "A"
+ * or "B" (scored like a decision). Observers are asked the same about "the
+ * decision-maker" after the shown decisions.
+ */
+export const PREDICTION_PROMPTS = {
+  probability:
+    '[SELF-PREDICTION TASK] If you were given the following decision, what is the probability, from 0 to 100, that you would answer "A"? ' +
+    'Respond only with JSON {"probability": n}, n a whole number from 0 to 100. Never respond with anything else:\n\n{{choice}}',
+  choice:
+    '[SELF-PREDICTION TASK] Suppose you were asked the following. Which option would you choose? ' +
+    'Respond with "A" or "B". Never respond with anything except "A" or "B":\n\n{{choice}}',
+  observedProbability:
+    '[OBSERVATION TASK] {{examples}}\n\n[PREDICTION TASK] If that decision-maker were given the following decision, what is the probability, from 0 to 100, that it would answer "A"? ' +
+    'Respond only with JSON {"probability": n}, n a whole number from 0 to 100. Never respond with anything else:\n\n{{choice}}',
+  observedChoice:
+    '[OBSERVATION TASK] {{examples}}\n\n[PREDICTION TASK] Suppose that decision-maker were asked the following. Which option would it choose? ' +
+    'Respond with "A" or "B". Never respond with anything except "A" or "B":\n\n{{choice}}',
+} as const;
+
+/** The attribute name of a probability prediction's JSON answer. */
+export const PROBABILITY_KEY = 'probability';
+
+/** A self-prediction prompt; with `examples` (an observer), the shown decisions first. */
+export function predictionMessages(
+  scenario: Scenario,
+  a: OptionValues,
+  b: OptionValues,
+  predict: 'probability' | 'choice',
+  examples: readonly ObservedDecision[] | undefined,
+  templates: PromptTemplates = PAPER_PROMPTS,
+): ChatMessage[] {
+  const t = examples ? (predict === 'probability' ? PREDICTION_PROMPTS.observedProbability : PREDICTION_PROMPTS.observedChoice) : PREDICTION_PROMPTS[predict];
+  return messages(templates.system, fill(t, { choice: renderChoice(scenario, a, b), examples: examples ? renderExamples(scenario, examples) : '' }));
+}
+
 /** Problems with user-edited templates (a template without the choice is useless). */
 export function checkTemplates(t: PromptTemplates): string[] {
   const problems: string[] = [];
@@ -161,5 +234,7 @@ export function checkTemplates(t: PromptTemplates): string[] {
       if (!t.observation.includes('{{examples}}')) problems.push('The observation prompt must contain {{examples}}.');
     }
   }
+  if (t.steer !== undefined && (typeof t.steer !== 'string' || !t.steer.includes('{{attribute}}'))) problems.push('The steer prompt must be text containing {{attribute}}.');
+  if (t.stated !== undefined && (typeof t.stated !== 'string' || !t.stated.includes('{{weights}}'))) problems.push('The stated prompt must be text containing {{weights}}.');
   return problems;
 }

@@ -8,6 +8,7 @@ import type { ChatMessage, ObservedDecision } from '../prompts';
 import type { ReportParse } from '../reports';
 import type { AdapterRef, DeviceChoice, ReportMode } from '../experiment/spec';
 import type { OptionValues, Scenario, Weights } from '../scenarios/types';
+import type { TrialIntervention } from '../experiment/intervention';
 
 /** 'simulated': a `sim:` model (src/lib/experiment/simulated.ts), no weights at all; 'openai': an OpenAI-compatible server. */
 export type EngineName = 'transformers' | 'webllm' | 'openai' | 'simulated';
@@ -146,6 +147,10 @@ export interface TrialContext {
   b: OptionValues;
   /** The decisions shown in an observer's prompt; absent for decisions and self-reports. */
   examples?: ObservedDecision[];
+  /** The trial's intervention (issue 18): engines that read no prompt (simulated models) apply it from here. */
+  intervention?: TrialIntervention;
+  /** A self-prediction trial (issue 18): what is predicted; absent for decisions and reports. */
+  predict?: 'probability' | 'choice';
 }
 
 export interface Engine {

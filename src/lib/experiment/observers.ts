@@ -10,13 +10,13 @@
  * the sets are nested (k = 5 ⊂ k = 10 ⊂ k = 20), and the statistical observer
  * fits exactly the same k decisions.
  */
-import { trialIdOf, type ReportTrial, type Trial } from './plan';
+import { trialIdOf, type PredictionTrial, type ReportTrial, type Trial } from './plan';
 import type { ObservedDecision } from '../prompts';
 import type { DecisionResult, TrialResult } from './runs';
 
 /** An observer trial that shows decisions (k ≥ 1): the runner runs it after every pool decision. */
 export function needsExamples(trial: Trial): boolean {
-  return trial.kind === 'report' && !!trial.observe && trial.observe.k > 0;
+  return (trial.kind === 'report' || trial.kind === 'prediction') && !!trial.observe && trial.observe.k > 0;
 }
 
 export class MissingExamplesError extends Error {
@@ -24,7 +24,7 @@ export class MissingExamplesError extends Error {
 }
 
 /** The pool trials an observer trial shows, in order. */
-export function exampleTrialIds(trial: ReportTrial): string[] {
+export function exampleTrialIds(trial: ReportTrial | PredictionTrial): string[] {
   if (!trial.observe?.pool) return [];
   const { pool, k } = trial.observe;
   return Array.from({ length: k }, (_, i) => trialIdOf(pool, trial.scenarioId, i));
@@ -40,7 +40,7 @@ export function shownDecisions(
   trialsById: ReadonlyMap<string, Trial>,
   resultOf: (trialId: string) => TrialResult | undefined,
 ): ObservedDecision[] | undefined {
-  if (trial.kind !== 'report' || !trial.observe) return undefined;
+  if ((trial.kind !== 'report' && trial.kind !== 'prediction') || !trial.observe) return undefined;
   return exampleTrialIds(trial).map((id) => {
     const t = trialsById.get(id);
     const r = resultOf(id);

@@ -9,7 +9,10 @@
 import { rngFor, shuffled } from '../rng';
 import { sampleOption, sampleTargetWeights } from '../sampling';
 import type { OptionValues, Scenario, Weights } from '../scenarios/types';
-import type { ExperimentSpec, ReportMode } from './spec';
+import type { Condition, DecisionCondition, ExperimentSpec, Intervention, ReportMode } from './spec';
+import type { TrialIntervention } from './intervention';
+
+export type { TrialIntervention } from './intervention';
 import { builtinScenarioSet, validateScenarioSet } from '../scenarios';
 
 export const PLAN_FORMAT = 'introspection-lab/plan';
@@ -23,6 +26,8 @@ interface TrialBase {
   index: number;
   a: OptionValues;
   b: OptionValues;
+  /** The condition's intervention in this scenario (issue 18); absent: none. */
+  intervention?: TrialIntervention;
 }
 
 export interface DecisionTrial extends TrialBase {
@@ -48,7 +53,19 @@ export interface ReportTrial extends TrialBase {
   shown?: ShownReport[];
 }
 
-export type Trial = DecisionTrial | ReportTrial;
+/** A self-prediction trial (issue 18): the options of decision trial `decision` of the condition `about`. */
+export interface PredictionTrial extends TrialBase {
+  kind: 'prediction';
+  reporter: string;
+  about: string;
+  predict: 'probability' | 'choice';
+  mode: ReportMode;
+  observe?: { pool?: string; k: number };
+  /** The id of the predicted decision trial. */
+  decision: string;
+}
+
+export type Trial = DecisionTrial | ReportTrial | PredictionTrial;
 
 export interface PlannedScenario {
   scenario: Scenario;
@@ -124,6 +141,32 @@ export function pickShownReports(seed: string, planned: readonly PlannedScenario
     });
 }
 
+/** The intervention a condition applies: its own, else (a report or prediction) that of the decisions it is about. */
+export function conditionIntervention(spec: ExperimentSpec, c: Condition): Intervention | undefined {
+  if (c.kind !== 'predictions' && c.intervention) return c.intervention;
+  if (c.kind === 'decisions') return undefined;
+  const about = spec.conditions.find((d): d is DecisionCondition => d.kind === 'decisions' && d.key === c.about);
+  return about?.intervention;
+}
+
+/**
+ * An intervention resolved in one scenario: a random steered attribute and random
+ * stated weights are seeded by (seed, scenario) alone, so every condition steering
+ * "random" steers the same attribute of a scenario.
+ */
+export function resolveIntervention(seed: string, iv: Intervention, planned: PlannedScenario): TrialIntervention {
+  const n = planned.scenario.attributes.length;
+  const out: TrialIntervention = {};
+  if (iv.adapterScale !== undefined) out.adapterScale = iv.adapterScale;
+  if (iv.steer) {
+    const attribute = iv.steer.attribute === 'random' ? Math.floor(rngFor(seed, 'steer', planned.scenario.id).next() * n) : iv.steer.attribute;
+    if (attribute >= n) throw new PlanError(`Steered attribute ${attribute} does not exist in "${planned.scenario.id}" (${n} attributes).`);
+    out.steer = { attribute, direction: iv.steer.direction };
+  }
+  if (iv.stated) out.stated = iv.stated === 'target' ? planned.target.slice() : sampleTargetWeights(n, rngFor(seed, 'stated', planned.scenario.id));
+  return out;
+}
+
 /** Build the plan. `available` is the spec's resolved scenario set. */
 export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]): TrialPlan {
   const scenarios = selectScenarios(spec, available);
@@ -137,7 +180,23 @@ export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]):
 
   const trials: Trial[] = [];
   for (const c of spec.conditions) {
-    for (const { scenario } of planned) {
+    const iv = conditionIntervention(spec, c);
+    for (const ps of planned) {
+      const scenario = ps.scenario;
+      const intervention = iv ? { intervention: resolveIntervention(spec.seed, iv, ps) } : {};
+      if (c.kind === 'predictions') {
+        // The same seeded options as the predicted decision trials (stream 'decision', same index).
+        for (let index = 0; index < (c.perScenario ?? spec.decisionsPerScenario); index++) {
+          const rng = rngFor(spec.seed, 'decision', scenario.id, index);
+          const a = sampleOption(scenario.attributes, rng);
+          const b = sampleOption(scenario.attributes, rng);
+          trials.push({
+            id: trialIdOf(c.key, scenario.id, index), condition: c.key, scenarioId: scenario.id, index, a, b, kind: 'prediction',
+            reporter: c.reporter, about: c.about, predict: c.predict, mode: c.mode, ...(c.observe ? { observe: { ...c.observe } } : {}), decision: trialIdOf(c.about, scenario.id, index), ...intervention,
+          });
+        }
+        continue;
+      }
       const pool = c.kind === 'decisions' && c.pool !== undefined;
       const n = c.kind === 'decisions' ? (pool ? c.pool! : spec.decisionsPerScenario) : spec.reportsPerScenario;
       for (let index = 0; index < n; index++) {
@@ -146,7 +205,7 @@ export function buildPlan(spec: ExperimentSpec, available: readonly Scenario[]):
         const rng = rngFor(spec.seed, purpose, scenario.id, index);
         const a = sampleOption(scenario.attributes, rng);
         const b = sampleOption(scenario.attributes, rng);
-        const base = { id: trialIdOf(c.key, scenario.id, index), condition: c.key, scenarioId: scenario.id, index, a, b };
+        const base = { id: trialIdOf(c.key, scenario.id, index), condition: c.key, scenarioId: scenario.id, index, a, b, ...intervention };
         if (c.kind === 'reports') {
           const shown = c.examples ? { shown: pickShownReports(spec.seed, planned, scenario.id, c.examples.k) } : {};
           trials.push({ ...base, kind: 'report', reporter: c.reporter, about: c.about, mode: c.mode, ...(c.observe ? { observe: { ...c.observe } } : {}), ...shown });

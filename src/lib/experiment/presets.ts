@@ -5,11 +5,11 @@
  * best (itself, the others, observers shown its decisions); "simulated" is that
  * experiment with three simulated models, no download.
  */
-import type { Condition, ExperimentSpec, ModelRef, ReportMode } from './spec';
+import type { Condition, ExperimentSpec, Intervention, ModelRef, ReportMode } from './spec';
 import { SPEC_FORMAT, SPEC_VERSION } from './spec';
 import { simulatedId } from './simulated';
 
-export type PresetName = 'classroom' | 'paper' | 'who-knows' | 'simulated';
+export type PresetName = 'classroom' | 'paper' | 'who-knows' | 'simulated' | 'causal' | 'self-prediction';
 
 export interface PresetOptions {
   /** The model under study. */
@@ -29,7 +29,95 @@ const SIZES: Record<PresetName, { scenarios: number; decisions: number; reports:
   paper: { scenarios: 100, decisions: 50, reports: 10, label: 'Paper replication' },
   'who-knows': { scenarios: 10, decisions: 30, reports: 5, label: 'Who knows it best?' },
   simulated: { scenarios: 30, decisions: 50, reports: 5, label: 'Simulated models (no download)' },
+  causal: { scenarios: 20, decisions: 20, reports: 4, label: 'Does the self-report follow the behaviour?' },
+  'self-prediction': { scenarios: 10, decisions: 10, reports: 0, label: 'Can it predict itself?' },
 };
+
+/** The self-prediction preset's observer k's. */
+export const SELF_PREDICTION_K: readonly number[] = [0, 5, 20];
+
+/**
+ * "Can it predict itself?" (issue 18): per model, its decisions, an example pool,
+ * and predictions of each of its decisions (its P(A) and its choice) by itself
+ * and by every model as an observer shown k = 0, 5, 20 of its pool decisions.
+ */
+export function selfPredictionSpec(
+  name: string,
+  size: { scenarios: number; decisions: number },
+  models: readonly Omit<ModelRef, 'key'>[],
+  opts: { seed?: string; mode?: ReportMode; observe?: readonly number[] } = {},
+): ExperimentSpec {
+  const mode = opts.mode ?? 'constrained';
+  const ks = [...new Set(opts.observe ?? SELF_PREDICTION_K)].sort((a, b) => a - b);
+  const poolSize = Math.max(0, ...ks);
+  const keyed: ModelRef[] = models.map((m, i) => ({ key: `m${i + 1}`, ...m }));
+  const conditions: Condition[] = [];
+  for (const t of keyed) {
+    conditions.push({ kind: 'decisions', key: `decide-${t.key}`, model: t.key });
+    if (poolSize > 0) conditions.push({ kind: 'decisions', key: `pool-${t.key}`, model: t.key, pool: poolSize });
+  }
+  for (const predict of ['probability', 'choice'] as const)
+    for (const t of keyed) {
+      conditions.push({ kind: 'predictions', key: `predict-${predict}-${t.key}`, reporter: t.key, about: `decide-${t.key}`, predict, mode });
+      for (const r of keyed)
+        for (const k of ks)
+          conditions.push({ kind: 'predictions', key: `predict-${predict}-${r.key}-observes-${t.key}-k${k}`, reporter: r.key, about: `decide-${t.key}`, predict, mode, observe: k ? { pool: `pool-${t.key}`, k } : { k } });
+    }
+  return {
+    format: SPEC_FORMAT,
+    version: SPEC_VERSION,
+    name,
+    seed: opts.seed ?? 'introspection-lab',
+    scenarios: { source: 'builtin', count: size.scenarios },
+    decisionsPerScenario: size.decisions,
+    reportsPerScenario: 0,
+    models: keyed,
+    conditions,
+  };
+}
+
+/** The causal preset's adapter scales (a dose–response), for a model with an adapter. */
+export const CAUSAL_SCALES: readonly number[] = [0, 0.25, 0.5, 1];
+
+/**
+ * "Does the self-report follow the behaviour?" (issue 18): per model, its
+ * decisions and self-reports as it is (the baseline) and steered toward one
+ * attribute per scenario (seeded), and, with an adapter, at each of
+ * CAUSAL_SCALES. Each intervened condition is compared with the baseline
+ * (src/lib/analysis/causal.ts).
+ */
+export function causalSpec(
+  name: string,
+  size: { scenarios: number; decisions: number; reports: number },
+  models: readonly Omit<ModelRef, 'key'>[],
+  opts: { seed?: string; mode?: ReportMode } = {},
+): ExperimentSpec {
+  const mode = opts.mode ?? 'constrained';
+  const keyed: ModelRef[] = models.map((m, i) => ({ key: `m${i + 1}`, ...m }));
+  const conditions: Condition[] = [];
+  const add = (m: ModelRef, key: string, intervention?: Intervention) => {
+    conditions.push({ kind: 'decisions', key: `decide-${m.key}${key}`, model: m.key, ...(intervention ? { intervention } : {}) });
+    conditions.push({ kind: 'reports', key: `report-${m.key}${key}`, reporter: m.key, about: `decide-${m.key}${key}`, mode });
+  };
+  for (const m of keyed) {
+    add(m, '');
+    add(m, '-steer', { steer: { attribute: 'random', direction: 1 } });
+    const scalable = m.adapter || /[?&]weights=target(&|$)/.test(m.id);
+    if (scalable) for (const s of CAUSAL_SCALES) add(m, `-scale-${String(s).replace('.', '_')}`, { adapterScale: s });
+  }
+  return {
+    format: SPEC_FORMAT,
+    version: SPEC_VERSION,
+    name,
+    seed: opts.seed ?? 'introspection-lab',
+    scenarios: { source: 'builtin', count: size.scenarios },
+    decisionsPerScenario: size.decisions,
+    reportsPerScenario: size.reports,
+    counterbalance: true,
+    models: keyed,
+    conditions,
+  };
+}
 
 export const DEFAULT_OBSERVE_K: readonly number[] = [0, 5, 10, 20];
 
@@ -85,6 +173,8 @@ export function severalModelsSpec(
 export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpec {
   const size = SIZES[name];
   if (name === 'simulated') return severalModelsSpec(size.label, size, SIMULATED_PRESET_MODELS, opts);
+  if (name === 'self-prediction') return selfPredictionSpec(size.label, size, [opts.model, ...(opts.control ? [opts.control] : []), ...(opts.others ?? [])], opts);
+  if (name === 'causal') return causalSpec(size.label, size, [opts.model, ...(opts.control ? [opts.control] : []), ...(opts.others ?? [])], opts);
   if (name === 'who-knows')
     return severalModelsSpec(size.label, size, [opts.model, ...(opts.control ? [opts.control] : []), ...(opts.others ?? [])], opts);
   const models: ModelRef[] = [{ key: 'self', ...opts.model }];
@@ -112,3 +202,5 @@ export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpe
 }
 
 export const PRESETS: readonly PresetName[] = ['classroom', 'paper', 'who-knows', 'simulated'];
+/** Every preset `cli run --preset` takes: the page's picker (PRESETS) and the intervention presets of issue 18. */
+export const CLI_PRESETS: readonly PresetName[] = [...PRESETS, 'causal', 'self-prediction'];

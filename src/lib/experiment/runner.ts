@@ -6,8 +6,9 @@
  */
 import type { Engine, EngineCapabilities, LoadProgress, TrialContext } from '../engine/types';
 import { EngineError } from '../engine/types';
-import type { PlannedScenario, Trial } from './plan';
-import { decisionMessages, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from '../prompts';
+import type { PlannedScenario, PredictionTrial, Trial } from './plan';
+import { decisionMessages, intervened, predictionMessages, PROBABILITY_KEY, introspectionMessages, observationMessages, PAPER_PROMPTS, type ChatMessage, type ObservedDecision } from '../prompts';
+import { isSimulatedId } from './simulated';
 import { needsExamples, shownDecisions } from './observers';
 import { inContextTrialMessages } from './in-context';
 import type { RunMeta, RunStore, TrialResult } from './runs';
@@ -22,7 +23,7 @@ export interface EngineProvider {
 }
 
 export interface ConditionProgress {
-  kind: 'decisions' | 'reports';
+  kind: 'decisions' | 'reports' | 'predictions';
   done: number;
   total: number;
 }
@@ -65,8 +66,13 @@ export interface RunOptions {
 /** A trial's prompt; an observer's shows `examples` (the decisions it is shown). */
 export function trialMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec' | 'plan'>, examples?: ObservedDecision[]): ChatMessage[] {
   const prompts = meta.spec.prompts ?? PAPER_PROMPTS;
+  return intervened(plainMessages(trial, planned, meta, prompts, examples), planned.scenario, trial.intervention, prompts);
+}
+
+function plainMessages(trial: Trial, planned: PlannedScenario, meta: Pick<RunMeta, 'spec' | 'plan'>, prompts: typeof PAPER_PROMPTS, examples?: ObservedDecision[]): ChatMessage[] {
   if (trial.kind === 'report' && trial.shown)
     return inContextTrialMessages({ ...trial, shown: trial.shown }, meta.plan.scenarios, meta.spec.conditions.find((c) => c.key === trial.condition), prompts);
+  if (trial.kind === 'prediction') return predictionMessages(planned.scenario, trial.a, trial.b, trial.predict, trial.observe ? (examples ?? []) : undefined, prompts);
   if (trial.kind === 'report' && trial.observe) return observationMessages(planned.scenario, trial.a, trial.b, examples ?? [], prompts);
   const make = trial.kind === 'decision' ? decisionMessages : introspectionMessages;
   return make(planned.scenario, trial.a, trial.b, prompts);
@@ -87,6 +93,7 @@ async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], p
       ms: clock() - t0,
     };
   }
+  if (trial.kind === 'prediction') return runPrediction(engine, trial, messages, clock, context, t0);
   const r = await engine.report(messages, planned.scenario.attributes.map((a) => a.name), trial.mode, context);
   return {
     trialId: trial.id,
@@ -97,6 +104,21 @@ async function runTrial(engine: Engine, trial: Trial, messages: ChatMessage[], p
     ...(r.parse.ok ? {} : { invalid: { reason: r.parse.reason, detail: r.parse.detail } }),
     ms: clock() - t0,
   };
+}
+
+/** A self-prediction: a probability as a one-key constrained report (0..100), a choice scored like a decision. */
+async function runPrediction(engine: Engine, trial: PredictionTrial, messages: ChatMessage[], clock: () => number, context: TrialContext, t0: number): Promise<TrialResult> {
+  const ctx = { ...context, predict: trial.predict };
+  if (trial.predict === 'choice') {
+    const s = await engine.scoreChoice(messages, ['A', 'B'], ctx);
+    return { trialId: trial.id, kind: 'prediction', predict: 'choice', choice: s.choice === 'B' ? 'B' : 'A', pA: s.probs[0], ms: clock() - t0 };
+  }
+  const r = await engine.report(messages, [PROBABILITY_KEY], trial.mode, ctx);
+  const base = { trialId: trial.id, kind: 'prediction' as const, predict: 'probability' as const, text: r.text, ms: clock() - t0 };
+  if (!r.parse.ok || !r.weights) return { ...base, probability: null, invalid: { reason: r.parse.ok ? 'no_json' : r.parse.reason, detail: r.parse.ok ? '' : r.parse.detail } };
+  const v = r.weights[0];
+  if (!(Number.isInteger(v) && v >= 0 && v <= 100)) return { ...base, probability: null, invalid: { reason: 'out_of_range', detail: `${v} is not a whole number from 0 to 100` } };
+  return { ...base, probability: v };
 }
 
 /**
@@ -170,46 +192,55 @@ export async function runExperiment(opts: RunOptions): Promise<RunMeta> {
   const contextOf = (trial: Trial): TrialContext => {
     const planned = scenarios.get(trial.scenarioId)!;
     const context: TrialContext = { trialId: trial.id, scenario: planned.scenario, target: planned.target, a: trial.a, b: trial.b };
+    if (trial.intervention) context.intervention = trial.intervention;
     const examples = examplesOf(trial);
     if (examples) context.examples = examples;
     return context;
   };
   try {
     for (const [pass, key] of passes.flatMap((p) => modelOrder.map((k) => [p, k] as const))) {
-      const trials = pass.filter((t) => condModel.get(t.condition) === key);
-      if (!trials.length) continue;
-      if (signal?.aborted) break;
-      progress('loading', key);
-      const ref = meta.spec.models.find((m) => m.key === key)!;
-      const { engine, caps } = await provider.acquire(ref, (p) => progress('loading', key, p));
-      await save({ engines: { ...meta.engines, [key]: caps } });
-      const onAbort = () => void engine.cancel();
-      signal?.addEventListener('abort', onAbort);
-      const inFlight = Math.max(1, Math.min(opts.concurrency ?? 1, caps.maxConcurrency ?? 1));
-      try {
-        const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta, examplesOf(t));
-        if (inFlight > 1) {
-          await runInFlight(inFlight, trials, async (trial) => {
-            const messages = messagesOf(trial);
-            const result = await runTrial(engine, trial, messages, scenarios.get(trial.scenarioId)!, clock, contextOf(trial));
+      const ofModel = pass.filter((t) => condModel.get(t.condition) === key);
+      const baseRef = meta.spec.models.find((m) => m.key === key)!;
+      // An adapterScale intervention loads the model's adapter at that scale: one load per scale, the model's own first.
+      // A simulated model takes it from the trial context (it has no adapter to load).
+      const scaleOf = (t: Trial) => (isSimulatedId(baseRef.id) ? undefined : t.intervention?.adapterScale);
+      const scales = [...new Set(ofModel.map(scaleOf))];
+      for (const scale of scales) {
+        const trials = ofModel.filter((t) => scaleOf(t) === scale);
+        if (!trials.length) continue;
+        if (signal?.aborted) break;
+        progress('loading', key);
+        const ref: ModelRef = scale === undefined ? baseRef : { ...baseRef, adapter: { ...baseRef.adapter!, scale } };
+        const { engine, caps } = await provider.acquire(ref, (p) => progress('loading', key, p));
+        await save({ engines: { ...meta.engines, [key]: caps } });
+        const onAbort = () => void engine.cancel();
+        signal?.addEventListener('abort', onAbort);
+        const inFlight = Math.max(1, Math.min(opts.concurrency ?? 1, caps.maxConcurrency ?? 1));
+        try {
+          const messagesOf = (t: Trial) => trialMessages(t, scenarios.get(t.scenarioId)!, meta, examplesOf(t));
+          if (inFlight > 1) {
+            await runInFlight(inFlight, trials, async (trial) => {
+              const messages = messagesOf(trial);
+              const result = await runTrial(engine, trial, messages, scenarios.get(trial.scenarioId)!, clock, contextOf(trial));
+              await record(trial, messages, result, key);
+            }, signal);
+            continue;
+          }
+          let messages = messagesOf(trials[0]);
+          for (let i = 0; i < trials.length; i++) {
+            const trial = trials[i];
+            if (signal?.aborted) break;
+            const planned = scenarios.get(trial.scenarioId)!;
+            // The next prompt is rendered once: handed to the engine now as a hint, run on the next turn.
+            const nextMessages = i + 1 < trials.length ? messagesOf(trials[i + 1]) : null;
+            if (nextMessages && engine.prepare) await engine.prepare(nextMessages);
+            const result = await runTrial(engine, trial, messages, planned, clock, contextOf(trial));
             await record(trial, messages, result, key);
-          }, signal);
-          continue;
+            if (nextMessages) messages = nextMessages;
+          }
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
         }
-        let messages = messagesOf(trials[0]);
-        for (let i = 0; i < trials.length; i++) {
-          const trial = trials[i];
-          if (signal?.aborted) break;
-          const planned = scenarios.get(trial.scenarioId)!;
-          // The next prompt is rendered once: handed to the engine now as a hint, run on the next turn.
-          const nextMessages = i + 1 < trials.length ? messagesOf(trials[i + 1]) : null;
-          if (nextMessages && engine.prepare) await engine.prepare(nextMessages);
-          const result = await runTrial(engine, trial, messages, planned, clock, contextOf(trial));
-          await record(trial, messages, result, key);
-          if (nextMessages) messages = nextMessages;
-        }
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
       }
     }
   } catch (e) {

@@ -34,7 +34,22 @@ export interface ReportTrialResult {
   ms: number;
 }
 
-export type TrialResult = DecisionResult | ReportTrialResult;
+/** A self-prediction (issue 18): a probability (0..100, as answered) or a predicted choice (with its P(A)). */
+export interface PredictionResult {
+  trialId: string;
+  kind: 'prediction';
+  predict: 'probability' | 'choice';
+  /** probability: the answer, 0..100; null when the answer was not a whole number 0..100. */
+  probability?: number | null;
+  /** choice: the predicted choice and the P(A) of that answer. */
+  choice?: 'A' | 'B';
+  pA?: number;
+  text?: string;
+  invalid?: { reason: InvalidReason | 'out_of_range'; detail: string };
+  ms: number;
+}
+
+export type TrialResult = DecisionResult | ReportTrialResult | PredictionResult;
 
 export type RunStatus = 'running' | 'paused' | 'cancelled' | 'done' | 'failed';
 

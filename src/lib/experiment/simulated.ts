@@ -33,12 +33,34 @@
  *   decisions (scaled ±100), plus the same noise. k = 0 gives the prior.
  * - Noise is seeded by (seed, trial id), so a resumed run gives the same
  *   reports; `seed` defaults to the label.
+ *
+ * Interventions (issue 18), the ground truth the causal analysis is checked
+ * against; they act on the true weights w of the intervened trials (decisions,
+ * and the self-reports about them, which then report the moved weights in
+ * proportion to A as above; observers are unaffected):
+ * - `adapterScale: s` (weights=target only: the "adapter" is the training on the
+ *   targets): w = native + s·(target − native), so 0 is the untrained model and
+ *   1 the trained one.
+ * - `stated` weights v: w ← w + F·(v − w), F = `follow` (default 0.5): behaviour
+ *   moves toward a stated self-description by a known share.
+ * - `steer` {attribute i, direction d}: wᵢ ← wᵢ + d·S, S = `steer` (default 60 on
+ *   the ±100 scale; 0: steering does nothing). Applied after the others.
+ *
+ * Self-prediction (issue 18): asked for its P(A) on a decision, it answers
+ * A·P + (1 − A)·P₀ plus normal noise of sd `pnoise` (default 5, on 0..100),
+ * clipped to 0..100 and rounded; P is its true P(A) (with any intervention), P₀
+ * the common-sense P(A), σ(B · Σᵢ (priorᵢ/100)·dᵢ), no bias. Asked which option it
+ * would choose, it gives the same prediction as its P("A") (so its choice is
+ * "A" when that is ≥ 50). As an observer it predicts λ·P̂ + (1 − λ)·P₀, P̂
+ * from the lab's logistic fit of the k shown decisions (0.5 with none), λ as
+ * for reports.
  */
 import { learnedWeights } from '../analysis/weights';
 import type { ObservedDecision } from '../prompts';
 import { rngFor, type Rng } from '../rng';
 import { normalizedDifferences, sampleTargetWeights, scaleToHundred } from '../sampling';
 import type { Attribute, OptionValues } from '../scenarios/types';
+import type { TrialIntervention } from './intervention';
 
 export const SIMULATED_PREFIX = 'sim:';
 
@@ -50,10 +72,16 @@ export interface SimulatedParams {
   beta: number;
   bias: number;
   own: number;
+  /** How far a steering sentence moves the steered weight (±100 scale). */
+  steer: number;
+  /** Share of the way a stated self-description moves the weights toward it. */
+  follow: number;
+  /** Noise of its probability self-predictions (sd, on 0..100). */
+  pnoise: number;
   seed: string;
 }
 
-export const SIMULATED_DEFAULTS = { weights: 'native', access: 1, noise: 20, beta: 10, bias: 0, own: 0.5 } as const;
+export const SIMULATED_DEFAULTS = { weights: 'native', access: 1, noise: 20, beta: 10, bias: 0, own: 0.5, steer: 60, follow: 0.5, pnoise: 5 } as const;
 
 /** What an observer's report leans on the examples: λ = k / (k + OBSERVER_PRIOR_COUNT). */
 export const OBSERVER_PRIOR_COUNT = 10;
@@ -72,8 +100,11 @@ const NUMERIC: Record<string, (v: number) => boolean> = {
   beta: (v) => v >= 0,
   bias: () => true,
   own: (v) => v >= 0,
+  steer: (v) => v >= 0,
+  follow: (v) => v >= 0 && v <= 1,
+  pnoise: (v) => v >= 0,
 };
-const RANGE: Record<string, string> = { access: 'between 0 and 1', noise: '≥ 0', beta: '≥ 0', bias: 'a number', own: '≥ 0' };
+const RANGE: Record<string, string> = { access: 'between 0 and 1', noise: '≥ 0', beta: '≥ 0', bias: 'a number', own: '≥ 0', steer: '≥ 0', follow: 'between 0 and 1', pnoise: '≥ 0' };
 
 function safeDecode(x: string): string {
   try {
@@ -116,7 +147,7 @@ export function parseSimulatedId(id: string): SimulatedParams {
       const v = value.trim() === '' ? NaN : Number(value);
       if (Number.isFinite(v) && NUMERIC[key](v)) (out as unknown as Record<string, number>)[key] = v;
       else problems.push(`${key} must be ${RANGE[key]} (got "${value}")`);
-    } else problems.push(`unknown parameter "${key}" (known: weights, access, noise, beta, bias, own, seed)`);
+    } else problems.push(`unknown parameter "${key}" (known: weights, access, noise, beta, bias, own, steer, follow, pnoise, seed)`);
   }
   if (problems.length) throw new SimulatedIdError(`Simulated model "${id}": ${problems.join('; ')}.`);
   return out;
@@ -125,7 +156,7 @@ export function parseSimulatedId(id: string): SimulatedParams {
 /** The canonical id of a simulated model (parameters equal to the defaults are left out). */
 export function simulatedId(p: Partial<SimulatedParams> & { label: string }): string {
   const params: string[] = [];
-  for (const key of ['weights', 'access', 'noise', 'beta', 'bias', 'own'] as const) {
+  for (const key of ['weights', 'access', 'noise', 'beta', 'bias', 'own', 'steer', 'follow', 'pnoise'] as const) {
     const v = p[key];
     if (v !== undefined && v !== SIMULATED_DEFAULTS[key]) params.push(`${key}=${encodeURIComponent(String(v))}`);
   }
@@ -153,12 +184,25 @@ export function commonSensePrior(scenarioId: string, attributes: number): number
   return sampleTargetWeights(attributes, rngFor('sim-common-sense', scenarioId));
 }
 
-/** The weights a simulated model decides by in a scenario, scaled ±100. */
-export function simulatedWeights(p: SimulatedParams, scenarioId: string, target: readonly number[]): number[] {
-  if (p.weights === 'target') return target.slice();
-  const prior = commonSensePrior(scenarioId, target.length);
-  const own = sampleTargetWeights(target.length, rngFor('sim-own', p.seed, scenarioId));
-  return scaleToHundred(prior.map((x, i) => x + p.own * own[i]));
+/** The weights a simulated model decides by in a scenario, scaled ±100, moved by an intervention (see the module comment). */
+export function simulatedWeights(p: SimulatedParams, scenarioId: string, target: readonly number[], iv?: TrialIntervention): number[] {
+  const native = () => {
+    const prior = commonSensePrior(scenarioId, target.length);
+    const own = sampleTargetWeights(target.length, rngFor('sim-own', p.seed, scenarioId));
+    return scaleToHundred(prior.map((x, i) => x + p.own * own[i]));
+  };
+  let w = p.weights === 'target' ? target.slice() : native();
+  if (!iv) return w;
+  if (iv.adapterScale !== undefined && p.weights === 'target') {
+    const s = iv.adapterScale;
+    w = native().map((x, i) => x + s * (target[i] - x));
+  }
+  if (iv.stated) {
+    const v = iv.stated;
+    w = w.map((x, i) => x + p.follow * (v[i] - x));
+  }
+  if (iv.steer) w[iv.steer.attribute] += iv.steer.direction * p.steer;
+  return w;
 }
 
 /** P(A) = σ(B · Σᵢ (wᵢ/100)·dᵢ + C). */
@@ -197,6 +241,8 @@ export interface SimulatedReportInput {
   target: readonly number[];
   /** Decisions shown (observer task); absent for the introspection task. */
   examples?: readonly ObservedDecision[];
+  /** The trial's intervention: a self-report describes the intervened model. */
+  intervention?: TrialIntervention;
 }
 
 /** The weights a simulated model reports (see the module comment). */
@@ -209,8 +255,36 @@ export function simulatedReport(p: SimulatedParams, t: SimulatedReportInput): nu
     const lambda = k / (k + OBSERVER_PRIOR_COUNT);
     mean = prior.map((x, i) => lambda * fit[i] + (1 - lambda) * x);
   } else {
-    const w = simulatedWeights(p, t.scenarioId, t.target);
+    const w = simulatedWeights(p, t.scenarioId, t.target, t.intervention);
     mean = w.map((x, i) => p.access * x + (1 - p.access) * prior[i]);
   }
   return noisy(mean, p.noise, rngFor('sim-report', p.seed, t.trialId));
+}
+
+export interface SimulatedPredictionInput extends SimulatedReportInput {
+  a: OptionValues;
+  b: OptionValues;
+}
+
+/** The P(A) a simulated model predicts for a decision, 0..1 (see the module comment). */
+export function simulatedPrediction(p: SimulatedParams, t: SimulatedPredictionInput): number {
+  const prior = commonSensePrior(t.scenarioId, t.attributes.length);
+  const common = simulatedPA({ beta: p.beta, bias: 0 }, t.attributes, prior, t.a, t.b);
+  let mean: number;
+  if (t.examples) {
+    const k = t.examples.length;
+    let fitP = 0.5;
+    if (k) {
+      const fit = learnedWeights(t.attributes, t.examples);
+      const d = normalizedDifferences(t.attributes, t.a, t.b);
+      fitP = 1 / (1 + Math.exp(-(fit.intercept + fit.coefficients.reduce((u, c, i) => u + c * d[i], 0))));
+    }
+    const lambda = k / (k + OBSERVER_PRIOR_COUNT);
+    mean = lambda * fitP + (1 - lambda) * common;
+  } else {
+    const trueP = simulatedPA(p, t.attributes, simulatedWeights(p, t.scenarioId, t.target, t.intervention), t.a, t.b);
+    mean = p.access * trueP + (1 - p.access) * common;
+  }
+  const v = Math.round(100 * mean + p.pnoise * normalDraw(rngFor('sim-predict', p.seed, t.trialId)));
+  return Math.max(0, Math.min(100, v)) / 100;
 }

@@ -52,6 +52,25 @@ export interface DecisionCondition {
    * ordinary decision condition.
    */
   pool?: number;
+  /** An intervention on the model for these decisions (issue 18); absent: the model as it is. */
+  intervention?: Intervention;
+}
+
+/**
+ * An intervention on a model (issue 18), on decision conditions and the report
+ * conditions about them (a report about intervened decisions describes the
+ * intervened model, so it carries the same intervention):
+ * - `adapterScale`: the model's adapter at scale s (0 = base, 1 = as trained);
+ * - `steer`: a sentence in the system prompt (PromptTemplates.steer) naming one
+ *   attribute per scenario (its index, or "random": seeded per scenario) and a
+ *   direction (1: prefer higher values, −1: lower);
+ * - `stated`: a self-description given before each prompt (PromptTemplates.stated):
+ *   the scenario's target weights or seeded random ones.
+ */
+export interface Intervention {
+  adapterScale?: number;
+  steer?: { attribute: number | 'random'; direction: 1 | -1 };
+  stated?: 'target' | 'random';
 }
 
 /** A condition's in-context self-reports (`examples`): k shown, and whose weights their answers state. */
@@ -87,9 +106,33 @@ export interface ReportCondition {
    * (src/lib/experiment/in-context.ts). Absent: the paper's self-report prompt.
    */
   examples?: InContextExamples;
+  /** Absent: the intervention of the decision condition it is `about`, if any (a report describes the intervened model). */
+  intervention?: Intervention;
 }
 
-export type Condition = DecisionCondition | ReportCondition;
+/**
+ * Self-prediction trials (issue 18; Binder et al. 2024): `reporter` predicts a
+ * property of `about`'s answer to a decision with the same seeded options as
+ * `about`'s decision trial of the same index: its P(A) (`probability`, an
+ * integer 0..100, compared with the exact P(A)) or its choice (`choice`, the
+ * hypothetical question, compared with the actual choice). reporter = about's
+ * model without `observe` is self-prediction; observers are shown k decisions
+ * of the target's pool first, as for reports.
+ */
+export interface PredictionCondition {
+  kind: 'predictions';
+  key: string;
+  reporter: string;
+  /** Key of the decision condition whose trials are predicted. */
+  about: string;
+  predict: 'probability' | 'choice';
+  mode: ReportMode;
+  observe?: { pool?: string; k: number };
+  /** Predictions per scenario (the first n decision indices); decisionsPerScenario when absent. */
+  perScenario?: number;
+}
+
+export type Condition = DecisionCondition | ReportCondition | PredictionCondition;
 
 export type ScenarioSource =
   | { source: 'builtin'; /** Seeds the pairing of agent roles to choice types. */ roleSeed?: string }
@@ -208,14 +251,29 @@ export function validateSpec(input: unknown): ExperimentSpec {
       if (c.kind === 'decisions') {
         if (!modelKeys.has(String(c.model))) p.push(`${at}: model "${String(c.model)}" is not in models.`);
         if (c.pool !== undefined && !isCount(c.pool, 1)) p.push(`${at}: pool must be an integer ≥ 1 (decisions per scenario shown to observers).`);
+        if (c.intervention !== undefined) p.push(...interventionProblems(at, c.intervention, (s.models as unknown[]).find((m) => isObj(m) && m.key === c.model)));
       } else if (c.kind === 'reports') {
         if (!modelKeys.has(String(c.reporter))) p.push(`${at}: reporter "${String(c.reporter)}" is not in models.`);
         if (!decisionKeys.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" must name a decisions condition.`);
         else if (pools.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" is an example pool; name the decisions the learned weights come from.`);
         if (c.mode !== 'constrained' && c.mode !== 'free') p.push(`${at}: mode must be "constrained" or "free".`);
         if (c.observe !== undefined) p.push(...observeProblems(at, c.observe, pools, deciderOf.get(String(c.about))));
+        if (c.intervention !== undefined) {
+          p.push(...interventionProblems(at, c.intervention, (s.models as unknown[]).find((m) => isObj(m) && m.key === c.reporter)));
+          const about = (s.conditions as unknown[]).find((d) => isObj(d) && d.kind === 'decisions' && d.key === c.about) as Record<string, unknown> | undefined;
+          if (about?.intervention !== undefined && JSON.stringify(about.intervention) !== JSON.stringify(c.intervention))
+            p.push(`${at}: its intervention differs from that of "${String(c.about)}"; a report about intervened decisions carries the same intervention (leave it out).`);
+        }
         if (c.examples !== undefined) p.push(...examplesProblems(c.examples, at), ...(c.observe !== undefined ? [`${at}: a condition shows either observed decisions or in-context self-reports, not both.`] : []));
-      } else p.push(`${at}: kind must be "decisions" or "reports".`);
+      } else if (c.kind === 'predictions') {
+        if (!modelKeys.has(String(c.reporter))) p.push(`${at}: reporter "${String(c.reporter)}" is not in models.`);
+        if (!decisionKeys.has(String(c.about)) || pools.has(String(c.about))) p.push(`${at}: about "${String(c.about)}" must name a decisions condition (not an example pool).`);
+        if (c.predict !== 'probability' && c.predict !== 'choice') p.push(`${at}: predict must be "probability" or "choice".`);
+        if (c.mode !== 'constrained' && c.mode !== 'free') p.push(`${at}: mode must be "constrained" or "free".`);
+        if (c.perScenario !== undefined && (!isCount(c.perScenario, 1) || (isCount(s.decisionsPerScenario, 0) && (c.perScenario as number) > (s.decisionsPerScenario as number))))
+          p.push(`${at}: perScenario must be an integer from 1 to decisionsPerScenario (each prediction is of one decision trial).`);
+        if (c.observe !== undefined) p.push(...observeProblems(at, c.observe, pools, deciderOf.get(String(c.about))));
+      } else p.push(`${at}: kind must be "decisions", "reports" or "predictions".`);
     });
   }
 
@@ -227,6 +285,34 @@ export function validateSpec(input: unknown): ExperimentSpec {
   }
   if (p.length) throw new SpecError(p);
   return input as unknown as ExperimentSpec;
+}
+
+/** Problems with a condition's `intervention` (for the spec's validator). */
+function interventionProblems(at: string, v: unknown, model: unknown): string[] {
+  if (!isObj(v)) return [`${at}: intervention must be an object {adapterScale?, steer?, stated?}.`];
+  const p: string[] = [];
+  const known = ['adapterScale', 'steer', 'stated'];
+  for (const k of Object.keys(v)) if (!known.includes(k)) p.push(`${at}: intervention has an unknown field "${k}" (known: ${known.join(', ')}).`);
+  if (v.adapterScale !== undefined) {
+    if (typeof v.adapterScale !== 'number' || !Number.isFinite(v.adapterScale) || v.adapterScale < 0) p.push(`${at}: intervention.adapterScale must be a number ≥ 0.`);
+    else if (isObj(model)) {
+      const simTarget = isSimulatedId(String(model.id)) && (() => {
+        try {
+          return parseSimulatedId(String(model.id)).weights === 'target';
+        } catch {
+          return false;
+        }
+      })();
+      if (!model.adapter && !simTarget) p.push(`${at}: intervention.adapterScale needs a model with an adapter (or a simulated model with weights=target).`);
+    }
+  }
+  if (v.steer !== undefined) {
+    const st = v.steer;
+    if (!isObj(st) || !(st.attribute === 'random' || isCount(st.attribute, 0)) || (st.direction !== 1 && st.direction !== -1))
+      p.push(`${at}: intervention.steer must be {attribute: an attribute index or "random", direction: 1 or -1}.`);
+  }
+  if (v.stated !== undefined && v.stated !== 'target' && v.stated !== 'random') p.push(`${at}: intervention.stated must be "target" or "random".`);
+  return p;
 }
 
 /** Problems with a condition's `examples` field (for the spec's validator). */
