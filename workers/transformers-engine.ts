@@ -95,6 +95,8 @@ export interface TransformersEngineOptions {
   allowRemoteModels?: boolean;
   /** Same-origin paths of onnxruntime-web's WASM files (never a CDN). */
   wasmPaths?: { mjs: string; wasm: string };
+  /** ONNX Runtime Web's WASM threads (browser); unset, the library's default. */
+  wasmThreads?: number;
   /** Reuse the KV cache of the shared prompt prefix (default true). */
   prefixReuse?: boolean;
   /** Shortest shared prefix worth caching, in tokens. */
@@ -162,6 +164,7 @@ export class TransformersEngine implements Engine {
     }
     const onnxWasm = (env.backends.onnx as { wasm?: { wasmPaths?: unknown } }).wasm;
     if (this.o.wasmPaths && onnxWasm) onnxWasm.wasmPaths = this.o.wasmPaths;
+    if (this.o.wasmThreads && onnxWasm) (onnxWasm as { numThreads?: number }).numThreads = this.o.wasmThreads;
 
     const report = await probeDevice();
     const device = pickDevice(opts.device, report);
@@ -450,6 +453,20 @@ export class TransformersEngine implements Engine {
     } finally {
       TransformersEngine.release(past, this.prefix?.past);
     }
+  }
+
+  /** ONNX Runtime Web's WASM settings as it resolved them, and the page's isolation (for benchmarks). */
+  runtime() {
+    const wasm = (env.backends.onnx as { wasm?: { numThreads?: number; simd?: boolean; proxy?: boolean } }).wasm;
+    const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+    return {
+      device: this.caps?.device ?? null,
+      numThreads: wasm?.numThreads ?? null,
+      simd: wasm?.simd ?? null,
+      proxy: wasm?.proxy ?? null,
+      crossOriginIsolated: g.crossOriginIsolated ?? null,
+      hardwareConcurrency: g.navigator?.hardwareConcurrency ?? null,
+    };
   }
 
   async cancel(): Promise<void> {
