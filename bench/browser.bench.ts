@@ -12,7 +12,8 @@
  */
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { loadavg, tmpdir, cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { env } from '@huggingface/transformers';
 import { TransformersEngine } from '../workers/transformers-engine';
 import { realModel } from '../test/support/real-model';
@@ -37,10 +38,19 @@ async function node(dir: string, dtype: string, trials: ReturnType<typeof benchT
   await engine.load({ model: dir, device: 'cpu', dtype });
   const loadMs = performance.now() - t0;
   try {
-    return await runBenchTrials(engine, trials, { dtype, loadMs });
+    return await runBenchTrials(engine, trials, { dtype, loadMs, runtime: async () => engine.runtime() });
   } finally {
     await engine.unload();
   }
+}
+
+/** Trial time split: inside ONNX Runtime's forward passes, tokenising, and the rest (copies, softmax, worker messages). */
+function whereTime(t: BuildTiming): string {
+  const st = (t.runtime as { stats?: { forwards: number; tokensFed: number; forwardMs: number; tokenizeMs: number } } | undefined)?.stats;
+  if (!st) return 'no stats';
+  const total = t.trials.reduce((a, x) => a + x.ms, 0);
+  // The stats include the untimed warm-up decision: scale by the timed share of forwards is not exact, so report totals.
+  return `${Math.round(st.forwardMs)} ms in forward passes (${st.forwards}, ${(st.tokensFed / st.forwards).toFixed(1)} tokens each), ${Math.round(st.tokenizeMs)} ms tokenising, of ${Math.round(total)} ms of timed trials (+ warm-up)`;
 }
 
 async function main() {
@@ -55,7 +65,9 @@ async function main() {
   await mkdir(join(tmp, 'models'));
   await symlink(m.onnx, join(tmp, 'models', NAME));
   await buildHarness(join(tmp, 'site'));
-  const server = await serveStatic({ '/': join(tmp, 'site'), '/models/': join(tmp, 'models') });
+  // --ort-build plain: ONNX Runtime Web's WASM-only build instead of the asyncify one the lab ships (an experiment).
+  const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+  const server = await serveStatic({ '/': join(tmp, 'site'), '/models/': join(tmp, 'models'), '/ort-dist/': ortDist });
   const load0 = loadavg()[0];
   console.log(`${trials.length} trials (${trials.filter((t) => t.kind === 'decision').length} decisions, ${trials.filter((t) => t.kind === 'report').length} constrained reports) per build; ${cpus().length} cores, load ${load0.toFixed(2)}`);
   const results: Record<string, { browser: BuildTiming; node: BuildTiming }> = {};
@@ -63,12 +75,18 @@ async function main() {
     // Build by build, Node then the browser, so each ratio is measured close in time.
     for (const dtype of builds) {
       const n = await node(m.onnx, dtype, trials);
-      const cfg = { mode: 'bench', modelId: NAME, builds: [dtype], trials, ...(threads ? { transformers: { wasmThreads: Number(threads) } } : {}) };
+      const plain = arg('ort-build') === 'plain';
+      const transformers = {
+        ...(threads ? { wasmThreads: Number(threads) } : {}),
+        ...(plain ? { wasmPaths: { mjs: `${server.url}/ort-dist/ort-wasm-simd-threaded.mjs`, wasm: `${server.url}/ort-dist/ort-wasm-simd-threaded.wasm` } } : {}),
+      };
+      const cfg = { mode: 'bench', modelId: NAME, builds: [dtype], trials, transformers };
       const r = await runHarnessPage(server, cfg);
       if (!r.ok || !r.bench) throw new Error(`browser bench failed: ${r.error}`);
       results[dtype] = { browser: r.bench[0], node: n };
       const s = summarize(r.bench[0]);
-      console.log(`  ${dtype}: browser ${s.trialsPerS.toFixed(2)} trials/s, Node ${summarize(n).trialsPerS.toFixed(2)}; runtime ${JSON.stringify(r.bench[0].runtime)}`);
+      console.log(`  ${dtype}: browser ${s.trialsPerS.toFixed(2)} trials/s, Node ${summarize(n).trialsPerS.toFixed(2)}; browser runtime ${JSON.stringify(r.bench[0].runtime)}`);
+      console.log(`    where the time goes: browser ${whereTime(r.bench[0])}; Node ${whereTime(n)}`);
     }
   } finally {
     await server.close();
