@@ -30,6 +30,8 @@ export interface ProviderOptions {
   localModels?: string | null;
   /** Model builds known to exist for a model id (catalog or folder probe): lets "auto" pick one that exists. */
   dtypesOf?: (id: string) => readonly string[] | undefined;
+  /** Download sizes (MB) of a model's builds, where known: "auto" on WASM takes fp32 only when it is small enough. */
+  sizesOf?: (id: string) => Partial<Record<string, number>> | undefined;
   /** What the lab knows of a model (label, family, served folder); the catalog by default. */
   modelInfo?: (id: string) => EngineModelInfo;
   /** Engine choice, fallback and load, as they happen. */
@@ -46,9 +48,9 @@ export interface ProviderOptions {
 type HeldEngine = Engine & { terminate(): void };
 
 /** The device and dtype a model will load with, resolving "auto" against what exists. */
-export function resolveLoad(model: ModelRef, report: DeviceReport, available?: readonly string[]): { device: 'webgpu' | 'wasm' | 'cpu'; dtype: string } {
+export function resolveLoad(model: ModelRef, report: DeviceReport, available?: readonly string[], sizeMB?: Partial<Record<string, number>>): { device: 'webgpu' | 'wasm' | 'cpu'; dtype: string } {
   const device = pickDevice(model.device, report);
-  const dtype = pickDtype(model.dtype, device, report, available && available.length ? available : undefined);
+  const dtype = pickDtype(model.dtype, device, report, available && available.length ? available : undefined, sizeMB);
   return { device, dtype };
 }
 
@@ -134,7 +136,7 @@ export class WorkerEngineProvider implements EngineProvider {
       }
     }
 
-    const { device, dtype } = resolveLoad(model, report, this.o.dtypesOf?.(model.id));
+    const { device, dtype } = resolveLoad(model, report, this.o.dtypesOf?.(model.id), this.o.sizesOf?.(model.id));
     const opts = workerOptionsFor(model.id, this.o.localModels);
     const engine = await this.make('transformers', { transformers: opts.transformers });
     try {
