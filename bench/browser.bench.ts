@@ -21,6 +21,9 @@ import { hasBrowser } from '../test/support/browser';
 import { buildHarness, runHarnessPage } from '../test/support/harness-page';
 import { serveStatic } from '../test/support/static-server';
 import { benchTrials } from './trials';
+import { gemmFlops } from './gemm';
+import * as ort from 'onnxruntime-node';
+import { wasmThreadsFor } from '../workers/device';
 import { runBenchTrials, summarize, type BuildTiming } from './timing';
 
 /** The largest |ΔP(A)| from fp32 at which a build still gives the model's own numbers. */
@@ -71,7 +74,12 @@ async function main() {
   const load0 = loadavg()[0];
   console.log(`${trials.length} trials (${trials.filter((t) => t.kind === 'decision').length} decisions, ${trials.filter((t) => t.kind === 'report').length} constrained reports) per build; ${cpus().length} cores, load ${load0.toFixed(2)}`);
   const results: Record<string, { browser: BuildTiming; node: BuildTiming }> = {};
+  let gemm: { browser: number; node: number; threads: number } | null = null;
   try {
+    // The kernels' own speed: one 1024³ fp32 GEMM in each runtime, at the thread count the lab uses.
+    const gemmThreads = Number(threads ?? wasmThreadsFor(cpus().length, true));
+    const g = await runHarnessPage(server, { mode: 'gemm', threads: gemmThreads });
+    gemm = { browser: g.flops ?? NaN, node: await gemmFlops(ort as unknown as Parameters<typeof gemmFlops>[0]), threads: gemmThreads };
     // Build by build, Node then the browser, so each ratio is measured close in time.
     for (const dtype of builds) {
       const n = await node(m.onnx, dtype, trials);
@@ -121,11 +129,15 @@ async function main() {
     console.log(
       `${dtype.padEnd(6)} ${f(r.browser_trials_per_s as number)} ${f(r.node_trials_per_s as number)} ${f(r.ratio as number)}  ${f(r.browser_decision_ms as number, 0)} /${f(r.node_decision_ms as number, 0)}   ${f(r.browser_report_ms as number, 0)} /${f(r.node_report_ms as number, 0)}  ${f(r.browser_load_s as number, 1)}  ${(r.max_dpa_vs_fp32 as number).toExponential(1)}${r.own_numbers ? '' : ' (not the model’s own numbers)'}`,
     );
+  if (gemm)
+    console.log(
+      `one 1024³ fp32 GEMM: ONNX Runtime Web (WASM, ${gemm.threads} threads) ${(gemm.browser / 1e9).toFixed(1)} GFLOP/s, onnxruntime-node ${(gemm.node / 1e9).toFixed(1)} GFLOP/s: ratio ${(gemm.browser / gemm.node).toFixed(2)}`,
+    );
   const own = Object.entries(rows).filter(([, r]) => r.own_numbers);
   const [best, row] = own.sort((a, b) => (b[1].browser_trials_per_s as number) - (a[1].browser_trials_per_s as number))[0];
   console.log(`load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)} (2 cores shared: compare ratios, not absolute rates)`);
   console.log(
-    JSON.stringify({ builds: rows, best_browser_build: best, browser_trials_per_s: row.browser_trials_per_s, node_trials_per_s: row.node_trials_per_s, ratio: row.ratio }),
+    JSON.stringify({ builds: rows, ...(gemm ? { gemm_gflops: { browser: gemm.browser / 1e9, node: gemm.node / 1e9 } } : {}), best_browser_build: best, browser_trials_per_s: row.browser_trials_per_s, node_trials_per_s: row.node_trials_per_s, ratio: row.ratio }),
   );
 }
 

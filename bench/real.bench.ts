@@ -20,7 +20,7 @@ import { TransformersEngine } from '../workers/transformers-engine';
 import { OpenAIEngine } from '../workers/openai-engine';
 import { realModel } from '../test/support/real-model';
 import { startLlamaServer } from '../test/support/llama-server';
-import { DT, GraphBuilder } from '../test/fixture/onnx';
+import { gemmFlops } from './gemm';
 import { benchTrials, type BenchTrial } from './trials';
 import type { Engine } from '../src/lib/engine/types';
 
@@ -44,21 +44,7 @@ async function timed(f: () => Promise<unknown>): Promise<number> {
 }
 
 /** FLOP/s of one large fp32 GEMM in ONNX Runtime (MLAS), the machine's own matrix-multiply rate. */
-async function gemmRate(n = 1024, runs = 8): Promise<number> {
-  const g = new GraphBuilder();
-  g.input('a', DT.FLOAT, [n, n]);
-  const b = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  g.op('MatMul', ['a', g.initializer('b', [n, n], b)], {}, 'c');
-  g.output('c', DT.FLOAT, [n, n]);
-  const s = await ort.InferenceSession.create(g.toModel('gemm'));
-  const a = new ort.Tensor('float32', new Float32Array(n * n).fill(0.5), [n, n]);
-  await s.run({ a });
-  const secs = await timed(async () => {
-    for (let i = 0; i < runs; i++) await s.run({ a });
-  });
-  await s.release();
-  return (2 * n ** 3 * runs) / secs;
-}
+const gemmRate = () => gemmFlops(ort as unknown as Parameters<typeof gemmFlops>[0]);
 
 /** Non-embedding parameters of a Llama-style config (attention + MLP weights of every layer). */
 function nonEmbeddingParams(c: Record<string, number>): number {

@@ -21,7 +21,9 @@ interface AdapterCase {
 }
 
 interface HarnessConfig {
-  mode: 'conformance' | 'plan' | 'adapter' | 'score' | 'bench';
+  mode: 'conformance' | 'plan' | 'adapter' | 'score' | 'bench' | 'gemm';
+  /** gemm mode: ONNX Runtime Web's WASM threads. */
+  threads?: number;
   /** bench mode: the builds to time, the trials (bench/trials.ts) and worker options. */
   builds?: string[];
   trials?: BenchTrial[];
@@ -52,6 +54,8 @@ declare global {
       /** score mode: each case's label log-probabilities, or the text of its load error. */
       scores?: (number[] | string)[];
       crossOriginIsolated?: boolean;
+      /** gemm mode: FLOP/s of one 1024³ fp32 MatMul in ONNX Runtime Web (WASM). */
+      flops?: number;
       /** bench mode: each build's timings. */
       bench?: BuildTiming[];
     };
@@ -153,6 +157,21 @@ async function bench(cfg: HarnessConfig) {
   return { ok: true, bench: out };
 }
 
+/** One large GEMM in ONNX Runtime Web, in a worker as the lab runs models. */
+async function gemm(cfg: HarnessConfig) {
+  const worker = new Worker(new URL('./gemm.worker.ts', import.meta.url), { type: 'module' });
+  try {
+    const r = await new Promise<{ flops?: number; error?: string }>((resolve) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.postMessage({ threads: cfg.threads ?? 1 });
+    });
+    if (r.error) throw new Error(r.error);
+    return { ok: true, flops: r.flops };
+  } finally {
+    worker.terminate();
+  }
+}
+
 function plan() {
   const spec = presetSpec('paper', { model: { id: 'any' }, control: { id: 'other' }, seed: 'node-vs-browser' });
   return { ok: true, plan: serializePlan(buildPlan(spec, builtinScenarioSet('node-vs-browser').scenarios)) };
@@ -162,7 +181,7 @@ async function main() {
   const cfg = (await (await fetch('/harness-config.json')).json()) as HarnessConfig;
   try {
     const run =
-      cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : cfg.mode === 'score' ? await score(cfg) : cfg.mode === 'bench' ? await bench(cfg) : await conformance(cfg);
+      cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : cfg.mode === 'score' ? await score(cfg) : cfg.mode === 'bench' ? await bench(cfg) : cfg.mode === 'gemm' ? await gemm(cfg) : await conformance(cfg);
     window.__result = { ...run, crossOriginIsolated };
   } catch (e) {
     window.__result = { ok: false, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) };
