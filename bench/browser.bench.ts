@@ -1,5 +1,5 @@
 /**
- * `npm run bench:browser [-- --builds fp32,q8,q4 --threads N]`: the same trials (a shrunk
+ * `npm run bench:browser [-- --builds fp32,q8,q4 --threads N --rounds N --ort-build plain]`: the same trials (a shrunk
  * Classroom plan, same seed, same ids: bench/trials.ts) on the real model
  * (SmolLM2-135M-Instruct, test/support/real-model.ts) in headless Chromium (WASM, through the
  * lab's engine worker, the model served from the page's origin with cross-origin isolation)
@@ -73,7 +73,8 @@ async function main() {
   const server = await serveStatic({ '/': join(tmp, 'site'), '/models/': join(tmp, 'models'), '/ort-dist/': ortDist });
   const load0 = loadavg()[0];
   console.log(`${trials.length} trials (${trials.filter((t) => t.kind === 'decision').length} decisions, ${trials.filter((t) => t.kind === 'report').length} constrained reports) per build; ${cpus().length} cores, load ${load0.toFixed(2)}`);
-  const results: Record<string, { browser: BuildTiming; node: BuildTiming }> = {};
+  const results: Record<string, { browser: BuildTiming; node: BuildTiming; rounds: { browser: number; node: number }[] }> = {};
+  const rounds = Number(arg('rounds') ?? 1);
   let gemm: { browser: number; node: number; threads: number } | null = null;
   try {
     // The kernels' own speed: one 1024³ fp32 GEMM in each runtime, at the thread count the lab uses.
@@ -82,19 +83,22 @@ async function main() {
     gemm = { browser: g.flops ?? NaN, node: await gemmFlops(ort as unknown as Parameters<typeof gemmFlops>[0]), threads: gemmThreads };
     // Build by build, Node then the browser, so each ratio is measured close in time.
     for (const dtype of builds) {
-      const n = await node(m.onnx, dtype, trials);
       const plain = arg('ort-build') === 'plain';
       const transformers = {
         ...(threads ? { wasmThreads: Number(threads) } : {}),
         ...(plain ? { wasmPaths: { mjs: `${server.url}/ort-dist/ort-wasm-simd-threaded.mjs`, wasm: `${server.url}/ort-dist/ort-wasm-simd-threaded.wasm` } } : {}),
       };
       const cfg = { mode: 'bench', modelId: NAME, builds: [dtype], trials, transformers };
-      const r = await runHarnessPage(server, cfg);
-      if (!r.ok || !r.bench) throw new Error(`browser bench failed: ${r.error}`);
-      results[dtype] = { browser: r.bench[0], node: n };
-      const s = summarize(r.bench[0]);
-      console.log(`  ${dtype}: browser ${s.trialsPerS.toFixed(2)} trials/s, Node ${summarize(n).trialsPerS.toFixed(2)}; browser runtime ${JSON.stringify(r.bench[0].runtime)}`);
-      console.log(`    where the time goes: browser ${whereTime(r.bench[0])}; Node ${whereTime(n)}`);
+      // --rounds N: Node then the browser, N times; each round's ratio is measured close in time.
+      for (let round = 0; round < rounds; round++) {
+        const n = await node(m.onnx, dtype, trials);
+        const r = await runHarnessPage(server, cfg);
+        if (!r.ok || !r.bench) throw new Error(`browser bench failed: ${r.error}`);
+        const b = r.bench[0];
+        (results[dtype] ??= { browser: b, node: n, rounds: [] }).rounds.push({ browser: summarize(b).trialsPerS, node: summarize(n).trialsPerS });
+        console.log(`  ${dtype}${rounds > 1 ? ` round ${round + 1}` : ''}: browser ${summarize(b).trialsPerS.toFixed(2)} trials/s, Node ${summarize(n).trialsPerS.toFixed(2)}; browser runtime ${JSON.stringify(b.runtime)}`);
+        console.log(`    where the time goes: browser ${whereTime(b)}; Node ${whereTime(n)}`);
+      }
     }
   } finally {
     await server.close();
@@ -104,14 +108,16 @@ async function main() {
   const pAs = (t: BuildTiming) => t.trials.filter((x) => x.kind === 'decision').map((x) => x.pA!);
   const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
   const rows: Record<string, Record<string, number | boolean>> = {};
-  for (const [dtype, { browser, node: n }] of Object.entries(results)) {
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [dtype, { browser, node: n, rounds: rs }] of Object.entries(results)) {
     const b = summarize(browser);
     const s = summarize(n);
     const vsOwn = maxDiff(pAs(browser), pAs(ref));
     rows[dtype] = {
-      browser_trials_per_s: b.trialsPerS,
-      node_trials_per_s: s.trialsPerS,
-      ratio: b.trialsPerS / s.trialsPerS,
+      // Medians over the rounds (ratio: the median of each round's own ratio); times per kind from the first round.
+      browser_trials_per_s: mid(rs.map((x) => x.browser)),
+      node_trials_per_s: mid(rs.map((x) => x.node)),
+      ratio: mid(rs.map((x) => x.browser / x.node)),
       browser_decision_ms: b.decisionMs,
       browser_report_ms: b.reportMs,
       node_decision_ms: s.decisionMs,
