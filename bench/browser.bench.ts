@@ -49,11 +49,17 @@ async function node(dir: string, dtype: string, trials: ReturnType<typeof benchT
 
 /** Trial time split: inside ONNX Runtime's forward passes, tokenising, and the rest (copies, softmax, worker messages). */
 function whereTime(t: BuildTiming): string {
-  const st = (t.runtime as { stats?: { forwards: number; tokensFed: number; forwardMs: number; tokenizeMs: number } } | undefined)?.stats;
-  if (!st) return 'no stats';
+  type Stats = { forwards: number; tokensFed: number; forwardMs: number; tokenizeMs: number };
+  const end = (t.runtime as { stats?: Stats } | undefined)?.stats;
+  const start = (t.runtimeBefore as { stats?: Stats } | undefined)?.stats;
+  if (!end || !start) return 'no stats';
   const total = t.trials.reduce((a, x) => a + x.ms, 0);
-  // The stats include the untimed warm-up decision: scale by the timed share of forwards is not exact, so report totals.
-  return `${Math.round(st.forwardMs)} ms in forward passes (${st.forwards}, ${(st.tokensFed / st.forwards).toFixed(1)} tokens each), ${Math.round(st.tokenizeMs)} ms tokenising, of ${Math.round(total)} ms of timed trials (+ warm-up)`;
+  const forwards = end.forwards - start.forwards;
+  const fwd = end.forwardMs - start.forwardMs;
+  return (
+    `${Math.round((100 * fwd) / total)} % of ${Math.round(total)} ms in ${forwards} forward passes (${((end.tokensFed - start.tokensFed) / forwards).toFixed(1)} tokens each), ` +
+    `${Math.round(end.tokenizeMs - start.tokenizeMs)} ms tokenising`
+  );
 }
 
 async function main() {

@@ -21,7 +21,8 @@ export interface BuildTiming {
   dtype: string;
   loadMs: number;
   trials: TimedTrial[];
-  /** What the runtime says about itself (threads, isolation), where it tells. */
+  /** What the runtime says about itself (threads, isolation, engine stats), where it tells: after the warm-up and at the end. */
+  runtimeBefore?: unknown;
   runtime?: unknown;
 }
 
@@ -38,6 +39,7 @@ export async function runBenchTrials(
 ): Promise<BuildTiming> {
   const warm = trials.find((t) => t.kind === 'decision');
   if (warm) await engine.scoreChoice(warm.messages, ['A', 'B']);
+  const runtimeBefore = await o.runtime?.();
   const out: TimedTrial[] = [];
   for (let i = 0; i < trials.length; i++) {
     const t = trials[i];
@@ -51,7 +53,7 @@ export async function runBenchTrials(
       out.push({ id: t.id, kind: t.kind, ms: performance.now() - t0, text: r.text, valid: r.parse.ok });
     }
   }
-  return { dtype: o.dtype, loadMs: o.loadMs, trials: out, runtime: await o.runtime?.() };
+  return { dtype: o.dtype, loadMs: o.loadMs, trials: out, runtimeBefore, runtime: await o.runtime?.() };
 }
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
