@@ -9,7 +9,7 @@ import { wasmThreadsFor, type DeviceReport } from '../workers/device';
 import { chooseBuild, WASM_FP32_MAX_MB, WASM_MEASURED } from '../src/lib/models/build-choice';
 import { fromCatalog, storedBuild } from '../src/app/catalog';
 import { findModel } from '../src/lib/models/catalog';
-import { resolveLoad } from '../src/app/engine-provider';
+import { resolveModel } from '../src/app/model-resolution';
 
 describe('wasmThreadsFor', () => {
   it('uses every core, up to 4, when the page is cross-origin isolated', () => {
@@ -58,11 +58,13 @@ describe('the build the Models view stores is the one a run loads', () => {
   const wasm: DeviceReport = { webgpu: false, shaderF16: false, wasmThreads: true, node: false };
   const smol = fromCatalog(findModel('HuggingFaceTB/SmolLM2-135M-Instruct')!);
   const big = fromCatalog(findModel('onnx-community/Qwen2.5-0.5B-Instruct')!);
-  it('agrees with the engine provider’s resolveLoad for auto and explicit choices', () => {
+  it('agrees with the model resolution a run loads from (the Models store’s builds and sizes), for auto and explicit choices', () => {
+    const o = { dtypesOf: (id: string) => [smol, big].find((m) => m.id === id)?.dtypes, sizesOf: (id: string) => [smol, big].find((m) => m.id === id)?.sizeMB };
     for (const m of [smol, big])
       for (const [device, dtype] of [['auto', 'auto'], ['wasm', 'auto'], ['auto', 'q4'], ['wasm', 'fp32']] as const) {
         const s = storedBuild(m, device, dtype, wasm);
-        expect({ device: s.device, dtype: s.dtype }).toEqual(resolveLoad({ key: 'self', id: m.id, device, dtype }, wasm, m.dtypes, m.sizeMB));
+        const t = resolveModel({ key: 'self', id: m.id, device, dtype }, wasm, o).transformers;
+        expect(t.ok && { device: t.device, dtype: t.dtype }).toEqual({ device: s.device, dtype: s.dtype });
       }
   });
   it('SmolLM2 135M stores fp32 on WASM, a 0.5 B model q8, an explicit choice is kept and said so', () => {

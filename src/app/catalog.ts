@@ -5,7 +5,8 @@
 import { approxMemoryMB, approxSizeMB, MODEL_CATALOG, type ModelEntry } from '../lib/models/catalog';
 import { chooseBuild } from '../lib/models/build-choice';
 import type { DeviceChoice } from '../lib/experiment/spec';
-import { pickDevice, pickDtype, type DeviceReport } from '../../workers/device';
+import type { DeviceReport } from '../../workers/device';
+import { resolveLoad } from './model-resolution';
 
 export interface LabModel {
   id: string;
@@ -80,10 +81,9 @@ export interface StoredBuild {
  * or explicit) loads on this browser: resolveLoad's answer, with chooseBuild's reason.
  */
 export function storedBuild(m: LabModel, deviceChoice: DeviceChoice | undefined, dtypeChoice: string | undefined, report: DeviceReport): StoredBuild {
-  // As the engine provider's resolveLoad does for a run.
-  const device = pickDevice(deviceChoice, report);
+  // What the engine provider's model resolution loads for a run.
   const available = m.dtypes.length ? m.dtypes : undefined;
-  const dtype = pickDtype(dtypeChoice, device, report, available, m.sizeMB);
+  const { device, dtype } = resolveLoad({ key: 'self', id: m.id, device: deviceChoice, dtype: dtypeChoice }, report, available, m.sizeMB);
   if (dtypeChoice && dtypeChoice !== 'auto') return { device, dtype, reason: 'the build chosen for the experiment' };
   return { device, dtype, reason: chooseBuild(device, { shaderF16: report.shaderF16, available, sizeMB: m.sizeMB }).reason };
 }

@@ -17,7 +17,7 @@ export type { EngineChoiceRecord } from '../lib/engine/types';
 import { findModel } from '../lib/models/catalog';
 import { pickWebLLMModel } from '../lib/models/webllm-catalog';
 import type { DeviceChoice } from '../lib/experiment/spec';
-import { modelSource } from './local-models';
+import { modelSource, type ModelSource } from './local-models';
 
 export type { EngineUserChoice } from '../lib/engine/choose';
 
@@ -76,10 +76,10 @@ export function choiceOf(caps: EngineCapabilities | undefined | null): EngineCho
   return c && typeof c === 'object' && typeof c.reason === 'string' ? c : null;
 }
 
-/** A model id as the choice sees it: catalog entries bring label and family; served folders are local. */
-export function engineModelInfo(id: string, localModels?: string | null, known?: { label?: string; family?: string; local?: boolean }): EngineModelInfo {
+/** A model id as the choice sees it: catalog entries bring label and family; served folders are local. `source`: where the id points, when already known. */
+export function engineModelInfo(id: string, localModels?: string | null, known?: { label?: string; family?: string; local?: boolean }, source?: ModelSource): EngineModelInfo {
   const entry = findModel(id);
-  const local = known?.local ?? (!entry && modelSource(id, localModels).kind === 'local');
+  const local = known?.local ?? (!entry && (source ?? modelSource(id, localModels)).kind === 'local');
   return {
     id,
     label: known?.label ?? entry?.label,

@@ -19,21 +19,16 @@ import { WorkerEngine } from '../../workers/client';
 import { serverChoiceRecord, serverEngine } from './servers';
 import { SimulatedEngine } from '../../workers/simulated-engine';
 import { isSimulatedId, simulatedName } from '../lib/experiment/simulated';
-import { pickDevice, pickDtype, probeDevice, type DeviceReport } from '../../workers/device';
+import { probeDevice, type DeviceReport } from '../../workers/device';
 import { modelSource } from './local-models';
-import { choiceRecord, engineModelInfo, fallbackRecord, planEngine, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EnginePlan, type EngineModelInfo, type EngineUserChoice } from './engine-choice';
+import { choiceRecord, fallbackRecord, type ChosenCapabilities, type EngineChoiceRecord, type EngineEvent, type EnginePlan } from './engine-choice';
+import { resolveModel, transformersSource, type ResolveOptions, type TransformersSource } from './model-resolution';
+
+export { resolveLoad } from './model-resolution';
 
 export type { EngineEvent } from './engine-choice';
 
-export interface ProviderOptions {
-  /** The ?localModels= folder: bare local names, and catalog models are looked for there first. */
-  localModels?: string | null;
-  /** Model builds known to exist for a model id (catalog or folder probe): lets "auto" pick one that exists. */
-  dtypesOf?: (id: string) => readonly string[] | undefined;
-  /** Download sizes (MB) of a model's builds, where known: "auto" on WASM takes fp32 only when it is small enough. */
-  sizesOf?: (id: string) => Partial<Record<string, number>> | undefined;
-  /** What the lab knows of a model (label, family, served folder); the catalog by default. */
-  modelInfo?: (id: string) => EngineModelInfo;
+export interface ProviderOptions extends ResolveOptions {
   /** Engine choice, fallback and load, as they happen. */
   onEngine?: (e: EngineEvent) => void;
   /** For tests: how to make an engine. */
@@ -47,23 +42,9 @@ export interface ProviderOptions {
 /** An engine the provider holds: a worker, or a server connection (HTTP from the page). */
 type HeldEngine = Engine & { terminate(): void };
 
-/** The device and dtype a model will load with, resolving "auto" against what exists. */
-export function resolveLoad(model: ModelRef, report: DeviceReport, available?: readonly string[], sizeMB?: Partial<Record<string, number>>): { device: 'webgpu' | 'wasm' | 'cpu'; dtype: string } {
-  const device = pickDevice(model.device, report);
-  const dtype = pickDtype(model.dtype, device, report, available && available.length ? available : undefined, sizeMB);
-  return { device, dtype };
-}
-
-/**
- * transformers.js options for a model: served folders load locally, never
- * from the hub; with a ?localModels= folder, hub ids (catalog models) are
- * looked for under it first (`<folder>/<owner>/<name>/`), then on the hub.
- */
-export function workerOptionsFor(id: string, localModels?: string | null) {
-  const src = modelSource(id, localModels);
-  if (src.kind === 'local') return { model: src.name, transformers: { localModelPath: src.localModelPath, allowRemoteModels: false } };
-  const base = localModels ? (localModels.endsWith('/') ? localModels : `${localModels}/`) : null;
-  return { model: src.id, transformers: { ...(base ? { localModelPath: base } : {}), allowRemoteModels: true } };
+/** For callers (tests, the harness) that want a model's transformers.js files from its id. */
+export function workerOptionsFor(id: string, localModels?: string | null): TransformersSource {
+  return transformersSource(modelSource(id, localModels), localModels);
 }
 
 export class WorkerEngineProvider implements EngineProvider {
@@ -110,13 +91,12 @@ export class WorkerEngineProvider implements EngineProvider {
     }
     if (isSimulatedId(model.id)) return this.simulated(model, engineChoice);
     this.report ??= await (this.o.probe ?? probeDevice)();
-    const report = this.report;
-    const info = this.o.modelInfo?.(model.id) ?? engineModelInfo(model.id, this.o.localModels, { label: model.label });
-    const name = info.label ?? model.label ?? model.id;
-    const plan = planEngine(model.adapter ? { ...info, adapter: model.adapter.id } : info, engineChoice as EngineUserChoice, report, model.device);
+    // Resolved once: the plan, the WebLLM build and the transformers.js load all come from here.
+    const resolved = resolveModel(model, this.report, this.o);
+    const { name, plan } = resolved;
     const base = { key: model.key, modelId: model.id, name };
     this.o.onEngine?.({ kind: 'planned', ...base, plan });
-    const choice: EngineChoiceRecord = choiceRecord(plan);
+    const choice: EngineChoiceRecord = { ...resolved.choice };
 
     if (plan.engine === 'webllm' && plan.webllmModel) {
       const webllmModel = plan.webllmModel;
@@ -136,11 +116,11 @@ export class WorkerEngineProvider implements EngineProvider {
       }
     }
 
-    const { device, dtype } = resolveLoad(model, report, this.o.dtypesOf?.(model.id), this.o.sizesOf?.(model.id));
-    const opts = workerOptionsFor(model.id, this.o.localModels);
-    const engine = await this.make('transformers', { transformers: opts.transformers });
+    const t = resolved.transformers;
+    if (!t.ok) throw t.error;
+    const engine = await this.make('transformers', { transformers: t.transformers });
     try {
-      const caps = await this.loadIn(() => engine.load({ model: opts.model, device: device === 'cpu' ? 'wasm' : device, dtype, adapter: model.adapter }, onProgress));
+      const caps = await this.loadIn(() => engine.load({ model: t.model, device: t.device, dtype: t.dtype, adapter: t.adapter }, onProgress));
       return this.keep(model, engineChoice, engine, name, { ...caps, model: model.id, choice });
     } catch (e) {
       engine.terminate();
