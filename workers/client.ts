@@ -60,6 +60,9 @@ export class WorkerEngine implements Engine {
   nextTokenLogits(ids: number[]): Promise<number[]> {
     return this.call(() => this.remote.nextTokenLogits(ids));
   }
+  runtime(): Promise<unknown> {
+    return this.call(() => this.remote.runtime());
+  }
   stats(): Promise<unknown> {
     return this.call(() => this.remote.stats());
   }

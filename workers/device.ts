@@ -5,6 +5,7 @@
 import type { Device } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
 import type { DeviceChoice } from '../src/lib/experiment/spec';
+import { chooseBuild } from '../src/lib/models/build-choice';
 
 export interface DeviceReport {
   webgpu: boolean;
@@ -53,14 +54,24 @@ export function pickDevice(choice: DeviceChoice | undefined, report: DeviceRepor
   return report.webgpu ? 'webgpu' : 'wasm';
 }
 
-/** Best dtype the device runs that the model publishes (available = dtypes in the repo). */
-export function pickDtype(requested: string | undefined, device: Device, report: DeviceReport, available?: readonly string[]): string {
+/** The build to load (available = dtypes in the repo, sizeMB = their download sizes): src/lib/models/build-choice.ts. */
+export function pickDtype(requested: string | undefined, device: Device, report: DeviceReport, available?: readonly string[], sizeMB?: Partial<Record<string, number>>): string {
   if (requested && requested !== 'auto') {
     if (requested.endsWith('f16') && device === 'webgpu' && !report.shaderF16)
       throw new EngineError('unsupported', `dtype ${requested} needs the shader-f16 GPU feature, which this device lacks; use q4 or fp32`);
     return requested;
   }
-  const preference =
-    device === 'webgpu' ? (report.shaderF16 ? ['q4f16', 'fp16', 'q4', 'fp32'] : ['q4', 'fp32']) : ['q8', 'q4', 'fp32'];
-  return preference.find((d) => !available || available.includes(d)) ?? available?.[0] ?? 'fp32';
+  return chooseBuild(device, { shaderF16: report.shaderF16, available, sizeMB }).dtype;
+}
+
+/**
+ * ONNX Runtime Web's WASM threads. Its own default is half the logical cores (at most 4), so a
+ * 2-core laptop computes on one thread; measured on the real model (bench:browser, 2 cores),
+ * all cores gave 1.6× the trials/s of ORT's default. Capped at 4 as ORT does: more threads
+ * gain little on models this small and take the cores the page needs. One thread without
+ * cross-origin isolation (no SharedArrayBuffer, so no WASM threads at all).
+ */
+export function wasmThreadsFor(hardwareConcurrency: number | undefined, crossOriginIsolated: boolean): number {
+  if (!crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(4, Math.floor(hardwareConcurrency ?? 1)));
 }

@@ -39,6 +39,8 @@ const api = {
     if (settings.prefixReuse !== undefined) e.setPrefixReuse?.(settings.prefixReuse);
   },
   stats: () => (need() as Engine & { stats?: unknown }).stats ?? null,
+  /** What the engine's runtime says about itself (ONNX Runtime Web's threads, isolation): benchmarks print it. */
+  runtime: () => (need() as Engine & { runtime?: () => unknown }).runtime?.() ?? null,
   /** Raw next-token logits (transformers.js only): tests compare them with a reference. */
   async nextTokenLogits(ids: number[]): Promise<number[]> {
     const e = need() as Engine & { nextTokenLogits?: (ids: number[]) => Promise<Float32Array> };

@@ -12,7 +12,7 @@ import type { ReportMode } from '../src/lib/experiment/spec';
 import { decodeConstrainedReport, IntegerMask, numericCandidates } from '../src/lib/engine/constrained';
 import type { ChoiceScore, Engine, EngineCapabilities, LoadOptions, LoadProgress, ReportResult } from '../src/lib/engine/types';
 import { EngineError } from '../src/lib/engine/types';
-import { pickDevice, pickDtype, probeDevice } from './device';
+import { pickDevice, pickDtype, probeDevice, wasmThreadsFor } from './device';
 import { AdapterError, adaptedModelId, buildLoraAdapter } from '../src/lib/adapters';
 import type { AdapterInfo } from '../src/lib/engine/types';
 import { readAdapterFiles } from './adapter-files';
@@ -95,6 +95,8 @@ export interface TransformersEngineOptions {
   allowRemoteModels?: boolean;
   /** Same-origin paths of onnxruntime-web's WASM files (never a CDN). */
   wasmPaths?: { mjs: string; wasm: string };
+  /** ONNX Runtime Web's WASM threads (browser); unset, wasmThreadsFor (all cores, at most 4). */
+  wasmThreads?: number;
   /** Reuse the KV cache of the shared prompt prefix (default true). */
   prefixReuse?: boolean;
   /** Shortest shared prefix worth caching, in tokens. */
@@ -107,6 +109,9 @@ export interface EngineStats {
   forwards: number;
   tokensFed: number;
   prefixHits: number;
+  /** Time inside ONNX Runtime's forward passes, and tokenising prompts (for benchmarks: where the time goes). */
+  forwardMs: number;
+  tokenizeMs: number;
 }
 
 /**
@@ -145,7 +150,7 @@ export class TransformersEngine implements Engine {
   private readonly tokenized = new Map<string, number[]>();
   /** First token id of each answer label ("A", "B"), per loaded tokenizer. */
   private readonly labelIds = new Map<string, number>();
-  readonly stats: EngineStats = { forwards: 0, tokensFed: 0, prefixHits: 0 };
+  readonly stats: EngineStats = { forwards: 0, tokensFed: 0, prefixHits: 0, forwardMs: 0, tokenizeMs: 0 };
 
   constructor(private readonly o: TransformersEngineOptions = {}) {}
 
@@ -162,8 +167,12 @@ export class TransformersEngine implements Engine {
     }
     const onnxWasm = (env.backends.onnx as { wasm?: { wasmPaths?: unknown } }).wasm;
     if (this.o.wasmPaths && onnxWasm) onnxWasm.wasmPaths = this.o.wasmPaths;
-
     const report = await probeDevice();
+    // Read once, when ONNX Runtime Web starts (the first session of this worker).
+    if (onnxWasm && !report.node) {
+      const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+      (onnxWasm as { numThreads?: number }).numThreads = this.o.wasmThreads ?? wasmThreadsFor(nav?.hardwareConcurrency, report.wasmThreads);
+    }
     const device = pickDevice(opts.device, report);
     const progress_callback = (info: { status: string; file?: string; loaded?: number; total?: number; progress?: number }) => {
       if (info.status === 'progress_total')
@@ -292,7 +301,10 @@ export class TransformersEngine implements Engine {
 
   private tokenize(messages: ChatMessage[]): number[] {
     const { tok } = this.need();
-    return tok.encode(renderPrompt(tok, messages), { add_special_tokens: false });
+    const t0 = performance.now();
+    const ids = tok.encode(renderPrompt(tok, messages), { add_special_tokens: false });
+    this.stats.tokenizeMs += performance.now() - t0;
+    return ids;
   }
 
   /** Runs while ONNX Runtime computes a forward pass on its own threads. */
@@ -320,10 +332,12 @@ export class TransformersEngine implements Engine {
     // Only the last position's logits are needed; a full [seq, vocab] block is large for real vocabularies.
     if (this.keepLogitsInput) inputs.num_logits_to_keep = new Tensor('int64', [1n], []);
     let out: Record<string, Tensor>;
+    const t0 = performance.now();
     try {
       const running = model.forward(inputs);
       this.tokenizeUpcoming();
       out = await running;
+      this.stats.forwardMs += performance.now() - t0;
     } catch (e) {
       throw EngineError.from(e);
     }
@@ -450,6 +464,21 @@ export class TransformersEngine implements Engine {
     } finally {
       TransformersEngine.release(past, this.prefix?.past);
     }
+  }
+
+  /** ONNX Runtime Web's WASM settings as it resolved them, and the page's isolation (for benchmarks). */
+  runtime() {
+    const wasm = (env.backends.onnx as { wasm?: { numThreads?: number; simd?: boolean; proxy?: boolean } }).wasm;
+    const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+    return {
+      device: this.caps?.device ?? null,
+      stats: { ...this.stats },
+      numThreads: wasm?.numThreads ?? null,
+      simd: wasm?.simd ?? null,
+      proxy: wasm?.proxy ?? null,
+      crossOriginIsolated: g.crossOriginIsolated ?? null,
+      hardwareConcurrency: g.navigator?.hardwareConcurrency ?? null,
+    };
   }
 
   async cancel(): Promise<void> {

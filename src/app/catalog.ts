@@ -3,6 +3,10 @@
  * plus models the user added (hub ids, served folders), in one shape.
  */
 import { approxMemoryMB, approxSizeMB, MODEL_CATALOG, type ModelEntry } from '../lib/models/catalog';
+import { chooseBuild } from '../lib/models/build-choice';
+import type { DeviceChoice } from '../lib/experiment/spec';
+import type { DeviceReport } from '../../workers/device';
+import { resolveLoad } from './model-resolution';
 
 export interface LabModel {
   id: string;
@@ -63,4 +67,23 @@ export function memoryFor(m: LabModel, dtype: string | undefined): number | unde
   if (dtype && dtype !== 'auto' && m.memoryMB[dtype] !== undefined) return m.memoryMB[dtype];
   const v = Object.values(m.memoryMB);
   return v.length ? Math.min(...v) : undefined;
+}
+
+/** The transformers.js build a run of this model loads here, and why (the Models view downloads the same). */
+export interface StoredBuild {
+  device: 'webgpu' | 'wasm' | 'cpu';
+  dtype: string;
+  reason: string;
+}
+
+/**
+ * The device and build a run with these choices (the experiment's device and dtype, "auto"
+ * or explicit) loads on this browser: resolveLoad's answer, with chooseBuild's reason.
+ */
+export function storedBuild(m: LabModel, deviceChoice: DeviceChoice | undefined, dtypeChoice: string | undefined, report: DeviceReport): StoredBuild {
+  // What the engine provider's model resolution loads for a run.
+  const available = m.dtypes.length ? m.dtypes : undefined;
+  const { device, dtype } = resolveLoad({ key: 'self', id: m.id, device: deviceChoice, dtype: dtypeChoice }, report, available, m.sizeMB);
+  if (dtypeChoice && dtypeChoice !== 'auto') return { device, dtype, reason: 'the build chosen for the experiment' };
+  return { device, dtype, reason: chooseBuild(device, { shaderF16: report.shaderF16, available, sizeMB: m.sizeMB }).reason };
 }

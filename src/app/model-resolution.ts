@@ -42,14 +42,21 @@ export interface ResolveOptions {
   localModels?: string | null;
   /** Model builds known to exist for a model id (catalog or folder probe): lets "auto" pick one that exists. */
   dtypesOf?: (id: string) => readonly string[] | undefined;
+  /** Download sizes (MB) of a model's builds, where known: "auto" on WASM takes fp32 only when it is small enough. */
+  sizesOf?: (id: string) => Partial<Record<string, number>> | undefined;
   /** What the lab knows of a model (label, family, served folder); the catalog by default. */
   modelInfo?: (id: string) => EngineModelInfo;
 }
 
 /** The device and dtype a model will load with, resolving "auto" against what exists. */
-export function resolveLoad(model: ModelRef, report: DeviceReport, available?: readonly string[]): { device: 'webgpu' | 'wasm' | 'cpu'; dtype: string } {
+export function resolveLoad(
+  model: ModelRef,
+  report: DeviceReport,
+  available?: readonly string[],
+  sizeMB?: Partial<Record<string, number>>,
+): { device: 'webgpu' | 'wasm' | 'cpu'; dtype: string } {
   const device = pickDevice(model.device, report);
-  const dtype = pickDtype(model.dtype, device, report, available && available.length ? available : undefined);
+  const dtype = pickDtype(model.dtype, device, report, available && available.length ? available : undefined, sizeMB);
   return { device, dtype };
 }
 
@@ -73,7 +80,7 @@ export function resolveModel(model: ModelRef, report: DeviceReport, o: ResolveOp
   let transformers: TransformersLoad;
   try {
     // Resolved now, also when WebLLM runs the model: its fallback loads exactly this.
-    const { device, dtype } = resolveLoad(model, report, o.dtypesOf?.(model.id));
+    const { device, dtype } = resolveLoad(model, report, o.dtypesOf?.(model.id), o.sizesOf?.(model.id));
     transformers = { ok: true, ...transformersSource(source, o.localModels), device: device === 'cpu' ? 'wasm' : device, dtype, ...(model.adapter ? { adapter: model.adapter } : {}) };
   } catch (error) {
     // A device or build this browser lacks: an error only if transformers.js has to run it.

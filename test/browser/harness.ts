@@ -9,6 +9,8 @@ import { conformanceInputs, type InputSize } from '../conformance/inputs';
 import { buildPlan, serializePlan } from '../../src/lib/experiment/plan';
 import { presetSpec } from '../../src/lib/experiment/presets';
 import { builtinScenarioSet } from '../../src/lib/scenarios';
+import type { BenchTrial } from '../../bench/trials';
+import { runBenchTrials, type BuildTiming } from '../../bench/timing';
 
 interface AdapterCase {
   model: string;
@@ -19,7 +21,13 @@ interface AdapterCase {
 }
 
 interface HarnessConfig {
-  mode: 'conformance' | 'plan' | 'adapter' | 'score';
+  mode: 'conformance' | 'plan' | 'adapter' | 'score' | 'bench' | 'gemm';
+  /** gemm mode: ONNX Runtime Web's WASM threads. */
+  threads?: number;
+  /** bench mode: the builds to time, the trials (bench/trials.ts) and worker options. */
+  builds?: string[];
+  trials?: BenchTrial[];
+  transformers?: Record<string, unknown>;
   /** score mode: the decision to score on each case's model. */
   messages?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** adapter mode: stored adapters to put into the browser first (name → served folder to copy from). */
@@ -46,6 +54,10 @@ declare global {
       /** score mode: each case's label log-probabilities, or the text of its load error. */
       scores?: (number[] | string)[];
       crossOriginIsolated?: boolean;
+      /** gemm mode: FLOP/s of one 1024³ fp32 MatMul in ONNX Runtime Web (WASM). */
+      flops?: number;
+      /** bench mode: each build's timings. */
+      bench?: BuildTiming[];
     };
   }
 }
@@ -124,6 +136,42 @@ async function score(cfg: HarnessConfig) {
   return { ok: true, scores };
 }
 
+/** Times the same trials on each build, one fresh worker per build, as the lab runs them. */
+async function bench(cfg: HarnessConfig) {
+  const out: BuildTiming[] = [];
+  for (const dtype of cfg.builds ?? ['fp32']) {
+    const engine = await WorkerEngine.create('transformers', {
+      transformers: { localModelPath: '/models/', allowRemoteModels: false, ...cfg.transformers },
+    });
+    try {
+      const t0 = performance.now();
+      await engine.load({ model: cfg.modelId!, device: 'wasm', dtype });
+      const loadMs = performance.now() - t0;
+      const timing = await runBenchTrials(engine, cfg.trials!, { dtype, loadMs, runtime: () => engine.runtime() });
+      out.push(timing);
+      console.log(`bench build done: ${dtype}`);
+    } finally {
+      engine.terminate();
+    }
+  }
+  return { ok: true, bench: out };
+}
+
+/** One large GEMM in ONNX Runtime Web, in a worker as the lab runs models. */
+async function gemm(cfg: HarnessConfig) {
+  const worker = new Worker(new URL('./gemm.worker.ts', import.meta.url), { type: 'module' });
+  try {
+    const r = await new Promise<{ flops?: number; error?: string }>((resolve) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.postMessage({ threads: cfg.threads ?? 1 });
+    });
+    if (r.error) throw new Error(r.error);
+    return { ok: true, flops: r.flops };
+  } finally {
+    worker.terminate();
+  }
+}
+
 function plan() {
   const spec = presetSpec('paper', { model: { id: 'any' }, control: { id: 'other' }, seed: 'node-vs-browser' });
   return { ok: true, plan: serializePlan(buildPlan(spec, builtinScenarioSet('node-vs-browser').scenarios)) };
@@ -133,7 +181,7 @@ async function main() {
   const cfg = (await (await fetch('/harness-config.json')).json()) as HarnessConfig;
   try {
     const run =
-      cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : cfg.mode === 'score' ? await score(cfg) : await conformance(cfg);
+      cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : cfg.mode === 'score' ? await score(cfg) : cfg.mode === 'bench' ? await bench(cfg) : cfg.mode === 'gemm' ? await gemm(cfg) : await conformance(cfg);
     window.__result = { ...run, crossOriginIsolated };
   } catch (e) {
     window.__result = { ok: false, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) };

@@ -76,10 +76,15 @@ describe.skipIf(skip)('the real model (SmolLM2-135M-Instruct) in Chromium, WASM'
       await page.fill('input[name=custom-model]', NAME);
       await page.getByRole('button', { name: 'Add model' }).click();
       await page.locator(`tr[data-model="/models/${NAME}"]`).waitFor();
+      // It stores the build a run on WASM loads (fp32: the only one giving the model's own numbers) and says so.
+      const stored = page.locator(`tr[data-model="/models/${NAME}"] [data-testid=stored-build]`);
+      expect(await stored.getAttribute('data-dtype')).toBe('fp32');
+      expect(await stored.textContent()).toContain("the model's own numbers");
       await timed('download', async () => {
         await page.getByRole('button', { name: `Download ${NAME}` }).click();
         await page.locator('[data-testid=download-panel][data-state=done]').waitFor({ timeout: 300_000 });
       });
+      expect(await page.getByTestId('download-panel').textContent()).toContain('wasm · fp32');
 
       // The Classroom preset, shrunk; fp32 (the q4/q8 files quantize the already 4-bit weights again).
       await page.getByRole('link', { name: 'Experiment' }).click();

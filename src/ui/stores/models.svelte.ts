@@ -5,6 +5,7 @@
  */
 import type { EngineCapabilities, LoadProgress } from '../../lib/engine/types';
 import { EngineError } from '../../lib/engine/types';
+import type { DeviceChoice } from '../../lib/experiment/spec';
 import { catalogModels, type LabModel } from '../../app/catalog';
 import { WorkerEngineProvider } from '../../app/engine-provider';
 import { cleanEngineChoices, engineModelInfo, engineSummary, type EngineModelInfo, type EngineUserChoice } from '../../app/engine-choice';
@@ -109,6 +110,8 @@ class ModelsStore {
     const m = this.find(id);
     return m?.dtypes.length ? m.dtypes : undefined;
   };
+
+  sizesOf = (id: string): Record<string, number> | undefined => this.find(id)?.sizeMB;
 
   /** What the engine choice needs of a model: catalog family and label, served folders. */
   engineInfo = (id: string): EngineModelInfo => {
@@ -231,11 +234,13 @@ class ModelsStore {
   }
 
   /** Download a model by loading it once in a worker (that fills the browser cache), then stop the worker. */
-  async download(modelId: string, dtype = 'auto'): Promise<void> {
+  /** `dtype` and `device`: what a run will load (the Models view passes them), so the download stores that build. */
+  async download(modelId: string, dtype = 'auto', device: DeviceChoice = 'auto'): Promise<void> {
     if (this.job?.state === 'loading') return;
     const provider = new WorkerEngineProvider({
       localModels: settings.localModels,
       dtypesOf: this.dtypesOf,
+      sizesOf: this.sizesOf,
       modelInfo: this.engineInfo,
       onEngine: (e) => {
         if (e.kind === 'fallback' && this.job?.modelId === modelId) this.job.fallback = e.fallback.reason;
@@ -258,7 +263,7 @@ class ModelsStore {
       Object.assign(this.job, snap);
     };
     try {
-      const ref = { key: 'download', id: modelId, engine: this.engineOf(modelId), device: 'auto' as const, ...(dtype !== 'auto' ? { dtype } : {}) };
+      const ref = { key: 'download', id: modelId, engine: this.engineOf(modelId), device, ...(dtype !== 'auto' ? { dtype } : {}) };
       const { caps } = await provider.acquire(ref, onProgress);
       if (this.job?.modelId === modelId) Object.assign(this.job, { state: 'done', caps, phase: 'ready', etaSec: 0, text: `Ready: runs with ${engineSummary(caps)}.` });
     } catch (e) {

@@ -149,6 +149,7 @@ class RunController {
     this.provider ??= new WorkerEngineProvider({
       localModels: settings.localModels,
       dtypesOf: models.dtypesOf,
+      sizesOf: models.sizesOf,
       modelInfo: models.engineInfo,
       serverKey: servers.keyFor,
       onEngine: (e) => {
