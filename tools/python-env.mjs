@@ -5,14 +5,22 @@
  * tests use .venv/bin/python and skip, saying why, where it could not be made.
  * With REQUIRE_PYTHON=1 (CI) a missing environment is a failure.
  *
- * pip runs only when the requirements change (a sha-256
- * stamp inside .venv). pip's own wheel cache keeps compiled packages
- * (llama-cpp-python) between fresh clones on one machine.
+ * pip runs only when the requirements or llama.cpp's build flags change (a
+ * sha-256 stamp inside .venv). llama.cpp (llama-cpp-python) is compiled once
+ * per machine into a wheel kept under ~/.cache/introspection-lab/wheels/,
+ * keyed by its version and flags, and reused by fresh clones.
+ *
+ * Its build is portable, not -march=native: on x86-64, AVX2 without AVX-512
+ * or AMX. A native build on a CPU with AMX (Sapphire Rapids) crashed in
+ * llama_decode on the real model's Q4_1 GGUF (segmentation fault for any
+ * prompt longer than one token, in a VM; measured), while the AVX2 build runs
+ * it. CMAKE_ARGS from the environment overrides these flags.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,7 +50,11 @@ function run(cmd, args, env = {}) {
 }
 
 const requirements = readFileSync(reqFile, 'utf8');
-const stamp = createHash('sha256').update(requirements).digest('hex');
+const LLAMA = /^llama[-_]cpp[-_]python(\[[^\]]*\])?==(\S+)\s*$/;
+const llamaLine = requirements.split('\n').find((l) => LLAMA.test(l.trim()))?.trim();
+const llamaFlags =
+  process.env.CMAKE_ARGS ?? (process.arch === 'x64' ? '-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON' : '');
+const stamp = createHash('sha256').update(requirements).update(`\nCMAKE_ARGS=${llamaFlags}`).digest('hex');
 if (existsSync(python) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === stamp) {
   rmSync(join(root, '.venv-unavailable'), { force: true });
   console.log(`Python environment up to date (${venv}).`);
@@ -61,7 +73,25 @@ if (!existsSync(python)) {
 } else console.log(`Updating the Python environment in ${venv} to python/requirements.txt…`);
 // Compiled packages (llama.cpp) build with both cores; PIP_NO_INPUT: CI has no terminal.
 const env = { CMAKE_BUILD_PARALLEL_LEVEL: '2', PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
-if (!run(python, ['-m', 'pip', 'install', '-q', '-r', reqFile], env)) give_up('pip install -r python/requirements.txt failed (see above)');
+// Everything but llama.cpp from the index; llama.cpp from the machine's wheel of these flags.
+const rest = join(venv, '.requirements-without-llama.txt');
+writeFileSync(rest, requirements.split('\n').filter((l) => !LLAMA.test(l.trim())).join('\n'));
+if (!run(python, ['-m', 'pip', 'install', '-q', '-r', rest], env)) give_up('pip install -r python/requirements.txt failed (see above)');
+if (llamaLine) {
+  const [, extras = '', version] = LLAMA.exec(llamaLine);
+  const key = createHash('sha256').update(`${version}\n${llamaFlags}`).digest('hex').slice(0, 16);
+  const wheels = join(homedir(), '.cache', 'introspection-lab', 'wheels', `llama-cpp-python-${version}-${key}`);
+  const wheelOf = () => (existsSync(wheels) ? readdirSync(wheels).find((f) => f.endsWith('.whl')) : undefined);
+  if (!wheelOf()) {
+    console.log(`Compiling llama.cpp ${version} (${llamaFlags || 'native'}) once for this machine…`);
+    if (!run(python, ['-m', 'pip', 'wheel', '-q', '--no-cache-dir', '--no-deps', '-w', wheels, `llama_cpp_python==${version}`], { ...env, CMAKE_ARGS: llamaFlags }))
+      give_up('compiling llama.cpp (llama-cpp-python) failed (see above)');
+  }
+  const wheel = join(wheels, wheelOf());
+  // --force-reinstall: a venv that has another build of the same version gets this one.
+  if (!run(python, ['-m', 'pip', 'install', '-q', '--force-reinstall', '--no-deps', wheel], env) || !run(python, ['-m', 'pip', 'install', '-q', `${wheel}${extras}`], env))
+    give_up('installing llama.cpp (llama-cpp-python) failed (see above)');
+}
 writeFileSync(stampFile, stamp + '\n');
 rmSync(join(root, '.venv-unavailable'), { force: true });
 console.log('Python environment ready.');
