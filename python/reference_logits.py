@@ -2,7 +2,7 @@
 
     python python/reference_logits.py --model DIR [--adapter ADIR] [--scale S]
         [--dequantize DIR/onnx/model_q4.onnx] (--prompts-json '[...]' | --prompts-file F)
-        [--merge-to OUT] [--jobs JSON]
+        [--merge-to OUT] [--jobs JSON] [--label-ids 49,50]
 
 A prompt is a string (tokenized as is) or a list of chat messages ({role, content}: rendered with
 the model's chat template and the generation prompt, as the lab does). Prints JSON:
@@ -15,6 +15,10 @@ values; MatMulInteger (q8) layers quantize their input per tensor as DynamicQuan
 and multiply integers. The lab's q4/q8 logits then differ from the reference only by float
 rounding; a LoRA branch (PEFT's) still sees the unquantized input. --merge-to merges the adapter into the weights (merge_and_unload) and saves
 a Hugging Face model folder with the base's tokenizer files, for tiny_model.py --from.
+
+--label-ids (a real vocabulary's logits are large): each prompt gives "logprobs", the float64
+log-softmax at those token ids, instead of "logits"; a chat prompt also gives "template_ids",
+what tokenizer.apply_chat_template(messages, add_generation_prompt=True) returns itself.
 """
 
 from __future__ import annotations
@@ -178,7 +182,8 @@ def encode(tok, prompt) -> list[int]:
 
 
 def run_job(model_dir: Path, prompts: list, adapter: Path | None = None, scale: float = 1.0,
-            dequantize: Path | None = None, merge_to: Path | None = None) -> list[dict]:
+            dequantize: Path | None = None, merge_to: Path | None = None,
+            label_ids: list[int] | None = None) -> list[dict]:
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = load_model(model_dir, adapter, scale)
@@ -189,7 +194,14 @@ def run_job(model_dir: Path, prompts: list, adapter: Path | None = None, scale: 
         for p in prompts:
             ids = encode(tok, p)
             logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
-            results.append({"ids": ids, "logits": logits.tolist()})
+            if label_ids is None:
+                results.append({"ids": ids, "logits": logits.tolist()})
+                continue
+            logprobs = torch.log_softmax(logits.double(), dim=-1)
+            r = {"ids": ids, "logprobs": [logprobs[i].item() for i in label_ids]}
+            if not isinstance(p, str):
+                r["template_ids"] = list(tok.apply_chat_template(p, add_generation_prompt=True))
+            results.append(r)
     if merge_to:
         if not adapter or dequantize:
             raise SystemExit("--merge-to needs --adapter and no --dequantize")
@@ -209,21 +221,23 @@ def main(argv=None):
     ap.add_argument("--prompts-json")
     ap.add_argument("--prompts-file", type=Path)
     ap.add_argument("--merge-to", type=Path)
+    ap.add_argument("--label-ids", help="comma list of token ids: their log-probabilities instead of the logits")
     ap.add_argument("--jobs", help="JSON list of {adapter, scale, dequantize, merge_to}: several references in "
                     "one process (torch loads once); prints {\"jobs\": [{\"prompts\": ...}, ...]}")
     args = ap.parse_args(argv)
     prompts = json.loads(args.prompts_json) if args.prompts_json else (
         json.loads(args.prompts_file.read_text()) if args.prompts_file else [])
+    label_ids = [int(x) for x in args.label_ids.split(",")] if args.label_ids else None
     if args.jobs:
         out = []
         for j in json.loads(args.jobs):
             opt = lambda k: Path(j[k]) if j.get(k) else None  # noqa: E731
             out.append({"prompts": run_job(args.model, prompts, opt("adapter"), float(j.get("scale", 1.0)),
-                                           opt("dequantize"), opt("merge_to"))})
+                                           opt("dequantize"), opt("merge_to"), label_ids)})
         print(json.dumps({"jobs": out}))
         return
     print(json.dumps({"prompts": run_job(args.model, prompts, args.adapter, args.scale, args.dequantize,
-                                         args.merge_to)}))
+                                         args.merge_to, label_ids)}))
 
 
 if __name__ == "__main__":

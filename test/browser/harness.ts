@@ -21,13 +21,15 @@ interface AdapterCase {
 }
 
 interface HarnessConfig {
-  mode: 'conformance' | 'plan' | 'adapter' | 'score' | 'bench' | 'gemm';
+  mode: 'conformance' | 'plan' | 'adapter' | 'score' | 'bench' | 'gemm' | 'reports';
   /** gemm mode: ONNX Runtime Web's WASM threads. */
   threads?: number;
   /** bench mode: the builds to time, the trials (bench/trials.ts) and worker options. */
   builds?: string[];
   trials?: BenchTrial[];
   transformers?: Record<string, unknown>;
+  /** reports mode: constrained self-reports asked of the first case's model. */
+  asks?: { messages: { role: 'system' | 'user' | 'assistant'; content: string }[]; names: string[] }[];
   /** score mode: the decision to score on each case's model. */
   messages?: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** adapter mode: stored adapters to put into the browser first (name → served folder to copy from). */
@@ -53,6 +55,8 @@ declare global {
       logits?: (number[] | string)[];
       /** score mode: each case's label log-probabilities, or the text of its load error. */
       scores?: (number[] | string)[];
+      /** reports mode: each constrained report's text and parsed weights (null: invalid). */
+      reports?: { text: string; weights: number[] | null }[];
       crossOriginIsolated?: boolean;
       /** gemm mode: FLOP/s of one 1024³ fp32 MatMul in ONNX Runtime Web (WASM). */
       flops?: number;
@@ -172,6 +176,24 @@ async function gemm(cfg: HarnessConfig) {
   }
 }
 
+/** Loads the first case's model and asks each constrained report in turn. */
+async function reports(cfg: HarnessConfig) {
+  const c = cfg.cases![0];
+  const engine = await WorkerEngine.create('transformers', { transformers: c.transformers ?? { localModelPath: '/models/', allowRemoteModels: false } });
+  try {
+    await engine.load({ model: c.model, device: cfg.device, dtype: c.dtype });
+    const out: { text: string; weights: number[] | null }[] = [];
+    for (const ask of cfg.asks ?? []) {
+      const r = await engine.report(ask.messages, ask.names, 'constrained');
+      out.push({ text: r.text, weights: r.weights });
+      console.log(`report done: ${r.text}`);
+    }
+    return { ok: true, reports: out };
+  } finally {
+    engine.terminate();
+  }
+}
+
 function plan() {
   const spec = presetSpec('paper', { model: { id: 'any' }, control: { id: 'other' }, seed: 'node-vs-browser' });
   return { ok: true, plan: serializePlan(buildPlan(spec, builtinScenarioSet('node-vs-browser').scenarios)) };
@@ -181,7 +203,7 @@ async function main() {
   const cfg = (await (await fetch('/harness-config.json')).json()) as HarnessConfig;
   try {
     const run =
-      cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : cfg.mode === 'score' ? await score(cfg) : cfg.mode === 'bench' ? await bench(cfg) : cfg.mode === 'gemm' ? await gemm(cfg) : await conformance(cfg);
+      cfg.mode === 'plan' ? plan() : cfg.mode === 'adapter' ? await adapters(cfg) : cfg.mode === 'score' ? await score(cfg) : cfg.mode === 'bench' ? await bench(cfg) : cfg.mode === 'gemm' ? await gemm(cfg) : cfg.mode === 'reports' ? await reports(cfg) : await conformance(cfg);
     window.__result = { ...run, crossOriginIsolated };
   } catch (e) {
     window.__result = { ok: false, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) };
