@@ -199,6 +199,8 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
       const section = page.getByTestId('pa-section');
       await section.waitFor({ timeout: 60_000 });
       expect(await section.getAttribute('data-complete')).toBe('true');
+      // The answer (verdict cards, heatmap) comes first; the rest is folded under headings: open every fold to check it.
+      await page.locator('details').evaluateAll((els) => els.forEach((e) => ((e as HTMLDetailsElement).open = true)));
 
       // The older views on three models: no horizontal overflow (also on a narrow window); the accuracy bars grouped
       // per target (its self-report, then learned vs target for its decisions and its example pool); each observer's
