@@ -55,6 +55,12 @@ export default defineConfig({
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },
+  // The workers import these only when a model is first downloaded or run. Unbundled, `npm run dev`
+  // would discover them then, re-optimise and reload the page: the first Download was lost (issue 19, item 1).
+  optimizeDeps: {
+    entries: ['index.html', 'workers/**/*.ts'],
+    include: ['@huggingface/transformers', '@mlc-ai/web-llm', 'comlink', 'd3', 'idb', 'papaparse', '@stdlib/math-base-special-gammainc'],
+  },
   build: { target: 'es2022' },
   test: {
     include: ['test/**/*.test.ts'],

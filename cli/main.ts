@@ -48,7 +48,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      // Unknown or malformed options (node:util parseArgs) are usage errors: one line and where the usage is.
+      const code = (err as { code?: string } | null)?.code ?? '';
+      if (code.startsWith('ERR_PARSE_ARGS')) {
+        process.stderr.write(`error: ${(err as Error).message}\nrun 'npm run cli -- ${process.argv[2] ?? ''} --help' for the options\n`);
+        process.exitCode = 2;
+        return;
+      }
+      // The stack only when asked for (DEBUG=1): a user needs the message.
+      const text = err instanceof Error ? (process.env.DEBUG ? err.stack ?? err.message : err.message) : String(err);
+      process.stderr.write(`error: ${text}\n`);
       process.exitCode = 1;
     },
   );

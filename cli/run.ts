@@ -24,6 +24,9 @@ import { FolderStore } from './folder-store';
 
 export const summary = 'run an experiment headless and write run.json plus the paper CSVs';
 
+/** A mistake in the command line: reported as one line and the usage, never a stack. */
+export class UsageError extends Error {}
+
 const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper|who-knows|simulated|causal|self-prediction) --model ID_OR_DIR --out DIR [options]
 
   --model ID_OR_DIR     Hugging Face id, local model folder, or a simulated model
@@ -59,10 +62,10 @@ function modelRef(idOrDir: string) {
 
 /** --adapter / --adapter-scale as the spec's AdapterRef (a folder that exists is made absolute). */
 function adapterRef(values: Record<string, string | string[] | boolean | undefined>): AdapterRef | undefined {
-  if (values['adapter-scale'] !== undefined && !values.adapter) throw new Error('--adapter-scale needs --adapter');
+  if (values['adapter-scale'] !== undefined && !values.adapter) throw new UsageError('--adapter-scale needs --adapter');
   if (!values.adapter) return undefined;
   const scale = values['adapter-scale'] === undefined ? undefined : Number(values['adapter-scale']);
-  if (scale !== undefined && !Number.isFinite(scale)) throw new Error(`--adapter-scale must be a number, not ${values['adapter-scale']}`);
+  if (scale !== undefined && !Number.isFinite(scale)) throw new UsageError(`--adapter-scale must be a number, not ${values['adapter-scale']}`);
   return { id: modelRef(String(values.adapter)), ...(scale === undefined ? {} : { scale }) };
 }
 
@@ -75,8 +78,8 @@ async function specFrom(values: Record<string, string | string[] | boolean | und
     return values.model || adapter ? { ...spec, models: spec.models.map((m, i) => (i === 0 ? first(m) : m)) } : spec;
   }
   const preset = String(values.preset ?? '');
-  if (!CLI_PRESETS.includes(preset as PresetName)) throw new Error(`give a spec file or --preset ${CLI_PRESETS.join('|')}`);
-  if (!values.model && preset !== 'simulated') throw new Error('--model is required with --preset');
+  if (!CLI_PRESETS.includes(preset as PresetName)) throw new UsageError(`give a spec file or --preset ${CLI_PRESETS.join('|')}`);
+  if (!values.model && preset !== 'simulated') throw new UsageError('--model is required with --preset');
   const served = values.engine === 'openai';
   const ref = (id: string) => (served ? { id, engine: 'openai' as const, baseUrl: String(values['base-url']) } : { id: modelRef(id), device: 'cpu' as const, dtype: String(values.dtype ?? 'auto') });
   const spec = presetSpec(preset as PresetName, {
@@ -109,7 +112,7 @@ async function specFrom(values: Record<string, string | string[] | boolean | und
 
 function parseKs(text: string): number[] {
   const ks = text.split(',').map((x) => Number(x.trim()));
-  if (!ks.length || ks.some((k) => !Number.isInteger(k) || k < 0)) throw new Error(`--observe takes whole numbers ≥ 0 separated by commas (got "${text}")`);
+  if (!ks.length || ks.some((k) => !Number.isInteger(k) || k < 0)) throw new UsageError(`--observe takes whole numbers ≥ 0 separated by commas (got "${text}")`);
   return ks;
 }
 
@@ -167,6 +170,10 @@ async function specOrReport(values: Record<string, string | string[] | boolean |
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       process.stderr.write(`error: ${(e as Error).message}\n`);
+      return null;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n\n${HELP}\n`);
       return null;
     }
     if (!(e instanceof ScenarioFormatError)) throw e;

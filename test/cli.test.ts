@@ -171,3 +171,18 @@ describe('cli analyze', () => {
     expect(cli('analyze', '--run', out, '--selections', f('selections.csv')).code).toBe(2);
   });
 });
+
+describe('usage errors (issue 19, item 10)', () => {
+  it('a wrong preset or an unknown option: one clear line and the usage, no stack', () => {
+    const out = path.join(tmpdir(), `cli-usage-${process.pid}`);
+    let r = cli('run', '--preset', 'foo', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('error: give a spec file or --preset classroom|paper|who-knows|simulated');
+    expect(r.stderr).toMatch(/usage: npm run cli -- run/);
+    expect(r.stderr).not.toMatch(/Error: Error|\n\s+at /);
+    r = cli('run', '--bogus-option');
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toMatch(/^error: Unknown option '--bogus-option'/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});

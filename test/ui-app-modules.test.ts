@@ -7,7 +7,8 @@ import { presetSpec } from '../src/lib/experiment/presets';
 import { PAPER_PROMPTS } from '../src/lib/prompts';
 import { validateSpec } from '../src/lib/experiment/spec';
 import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
-import { checkForm, formFromPreset, formFromSpec, isPresetUnchanged, specFromForm, trialCount } from '../src/app/spec-form';
+import { checkForm, formFromPreset, formFromSpec, isPresetUnchanged, modelsForPreset, specFromForm, trialCount, type ModelChoice } from '../src/app/spec-form';
+import { isSimulatedId } from '../src/lib/experiment/simulated';
 import { groupCacheEntries, modelOfCacheUrl } from '../src/app/model-cache';
 import { checkModelId, modelSource, probeLocalModel } from '../src/app/local-models';
 import { modelFit, verdict, type Capability } from '../src/app/capability';
@@ -274,5 +275,22 @@ describe('formatting', () => {
     expect(shortModelName('onnx-community/Qwen2.5-0.5B-Instruct')).toBe('Qwen2.5-0.5B-Instruct');
     expect(shortModelName('/models/tiny-llama/')).toBe('tiny-llama');
     expect(slug('Classroom demo (custom)')).toBe('classroom-demo-custom');
+  });
+});
+
+describe('switching presets (issue 19, item 2)', () => {
+  it('leaving the simulated preset drops its simulated models; other presets keep the chosen real ones', () => {
+    const real: ModelChoice = { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', device: 'auto', dtype: 'auto' };
+    const sim = formFromPreset('simulated', real);
+    expect(isSimulatedId(sim.model.id) && isSimulatedId(sim.control!.id)).toBe(true);
+    const fallback: ModelChoice = { id: 'onnx-community/Qwen2.5-0.5B-Instruct', device: 'auto', dtype: 'auto' };
+    const m = modelsForPreset('classroom', { model: sim.model, control: sim.control, others: sim.others ?? [] }, fallback);
+    expect(m).toEqual({ model: fallback, control: null, others: [] });
+    const form = formFromPreset('classroom', m.model, m.control, 'seed', undefined, m.others);
+    expect(specFromForm(form).models.some((x) => isSimulatedId(x.id))).toBe(false);
+    // A real control and real others survive a preset switch.
+    const keep = modelsForPreset('who-knows', { model: real, control: fallback, others: [sim.model, real] }, fallback);
+    expect(keep).toEqual({ model: real, control: fallback, others: [real] });
+    expect(modelsForPreset('simulated', { model: real, control: null, others: [] }, fallback).model).toBe(real);
   });
 });

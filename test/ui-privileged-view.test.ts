@@ -19,8 +19,13 @@ import {
   OKABE_ITO,
   verdictRows,
   verdictsCsv,
+  verdictSentence,
+  consistentWorth,
   cellScatter,
 } from '../src/app/privileged-view';
+import { formatR } from '../src/app/format';
+import { ceilingText } from '../src/app/decision-diagnostics';
+import type { Ceiling } from '../src/lib/analysis';
 import { analyzeRun } from '../src/app/run-analysis';
 import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS } from '../src/lib/experiment/presets';
 import { runSimulated } from './support/sim-run';
@@ -185,5 +190,34 @@ describe('model labels', () => {
     expect(modelLabel({ key: 'a', label: 'trained (simulated)', simulated: true })).toBe('trained (simulated)');
     expect(modelLabel({ key: 'a', label: 'sim:x', simulated: true })).toBe('sim:x (simulated)');
     expect(modelLabel({ key: 'a', label: 'Qwen', simulated: false })).toBe('Qwen');
+  });
+});
+
+describe('verdict cards (issue 19, items 3 and 4)', () => {
+  it('say the answer once, in plain words, and never contradict themselves', () => {
+    const pa = sample();
+    // b's own self-report is beaten by the statistician, yet the analysis offers a "worth" sentence.
+    pa.worth.push({ target: 'b', k_star: 20, relation: 'between', text: "tiny-llama-b's self-report is worth about 20 observed decisions." });
+    const [self, b, sim] = verdictRows(pa);
+    expect(verdictSentence(self)).toBe('tiny-llama described its own choices better than anyone else could (r = 0.80; closest: tiny-llama-b observing 10 decisions (r = 0.50)): privileged access shown.');
+    expect(verdictSentence(b)).toMatch(/^tiny-llama-b's self-report \(r = 0\.50\) was matched or beaten by the statistical observer with 20 decisions \(r = 0\.60\): privileged access not shown\.$/);
+    expect(verdictSentence(sim)).toMatch(/not enough data yet/);
+    expect(consistentWorth(b)).toBeNull();
+    expect(consistentWorth(self)?.text).toMatch(/worth more than 10/);
+    for (const row of [self, b, sim]) {
+      const text = verdictSentence(row);
+      expect(text).not.toMatch(/-\d/); // one minus sign: U+2212, never a hyphen
+      expect(text).not.toMatch(/\b(obs:|stat@|decide-|pool-|observe-)/); // readable names, never keys
+    }
+  });
+
+  it('no "-0.00", and disattenuated r above 1 is capped and explained', () => {
+    expect(formatR(-0.001)).toBe('0.00');
+    expect(formatR(-0.004, 2)).toBe('0.00');
+    expect(formatR(-0.006)).toBe('−0.01');
+    const text = ceilingText({ ceiling: 0.96, ci: [0.94, 0.97], disattenuated: 1.01 } as Ceiling)!;
+    expect(text).toMatch(/disattenuated r 1\.00 \(capped/);
+    expect(text).not.toMatch(/r 1\.01,|r 1\.01$/);
+    expect(ceilingText({ ceiling: 0.9, ci: [-0.04, 0.95], disattenuated: 0.5 } as Ceiling)).toBe('ceiling 0.90 [−0.04, 0.95], disattenuated r 0.50');
   });
 });

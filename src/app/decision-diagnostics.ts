@@ -5,9 +5,10 @@
  */
 import { COPY_WARN_SHARE, SIGNIFICANCE_LEVEL, type Ceiling, type CeiledCorrelation, type PositionDiagnostics } from '../lib/analysis';
 import type { DecisionConditionAnalysis, ReportConditionAnalysis, RunAnalysis } from './run-analysis';
+import { formatR } from './format';
 
 const pct = (x: number): string => `${Math.round(100 * x)} %`;
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const f2 = (x: number): string => (Number.isFinite(x) ? formatR(x) : '–');
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
 
 /** Which fit learned weights come from, in words. */
@@ -89,7 +90,10 @@ export function copyingWarning(r: Pick<ReportConditionAnalysis, 'copying'>): str
 export function ceilingText(c: Ceiling | undefined): string | null {
   if (c?.none) return c.none;
   if (!c || !Number.isFinite(c.ceiling)) return null;
-  return `ceiling ${f2(c.ceiling)} [${f2(c.ci[0])}, ${f2(c.ci[1])}], disattenuated r ${f2(c.disattenuated)}`;
+  // r ÷ √reliability can exceed 1 by sampling noise; a correlation cannot, so show it capped and say so.
+  const d = c.disattenuated;
+  const shown = Number.isFinite(d) && d > 1 ? `1.00 (capped: r is at its ceiling, ${f2(d)} before capping is noise)` : f2(d);
+  return `ceiling ${f2(c.ceiling)} [${f2(c.ci[0])}, ${f2(c.ci[1])}], disattenuated r ${shown}`;
 }
 
 /** One r the Results view shows, with the fit its learned weights come from and its ceiling. */

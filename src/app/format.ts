@@ -32,6 +32,8 @@ export function formatRate(perSec: number, unit = 'trials'): string {
 export function formatR(r: number | null | undefined, digits = 2): string {
   if (r === null || r === undefined || !Number.isFinite(r)) return 'n/a';
   const t = r.toFixed(digits);
+  // A value that rounds to zero has no sign: "0.00", never "-0.00" or "−0.00".
+  if (Number(t) === 0) return t.replace('-', '');
   return t.startsWith('-') ? `−${t.slice(1)}` : t;
 }
 

@@ -227,6 +227,30 @@ export function verdictRows(pa: PrivilegedAccess): VerdictRow[] {
   });
 }
 
+/**
+ * A verdict card's answer in one or two plain sentences, each number once. Never claims the
+ * self-report is worth N observed decisions when another description beats it.
+ */
+export function verdictSentence(row: VerdictRow): string {
+  const v = row.verdict;
+  if (!v || v.verdict === 'undetermined' || v.best_other_r === null || v.self_r_paired === null)
+    return `${row.label}: not enough data yet to say whether it knows itself best.`;
+  const self = fmt(v.self_r_paired);
+  const other = `${row.bestOther ?? 'another description'} (r = ${fmt(v.best_other_r)})`;
+  if (v.verdict === 'shown') return `${row.label} described its own choices better than anyone else could (r = ${self}; closest: ${other}): privileged access shown.`;
+  if (v.best_other_r >= v.self_r_paired)
+    return `${row.label}'s self-report (r = ${self}) was matched or beaten by ${other}: privileged access not shown.`;
+  return `${row.label}'s self-report (r = ${self}) was ahead of ${other}, but not clearly enough on these scenarios: privileged access not shown.`;
+}
+
+/** The "worth N observed decisions" sentence only where no other description beats the self-report. */
+export function consistentWorth(row: VerdictRow): PAWorth | null {
+  const v = row.verdict;
+  if (!row.worth || !v) return null;
+  if (v.best_other_r !== null && v.self_r_paired !== null && v.best_other_r >= v.self_r_paired) return null;
+  return row.worth;
+}
+
 export interface ScatterCell {
   x: number;
   y: number;

@@ -128,6 +128,25 @@ export function loadedSet(form: Pick<SpecForm, 'scenarioSource' | 'scenarioSet'>
  * source). With a loaded set smaller than the preset's size, the count is
  * the whole set.
  */
+/**
+ * The models a preset starts from when switching to it: the simulated preset brings its own;
+ * any other preset drops the previous preset's simulated models (a real-model run must not
+ * silently compare against a formula), putting `fallback` where the main model was simulated.
+ */
+export function modelsForPreset(
+  preset: PresetName,
+  current: { model: ModelChoice; control: ModelChoice | null; others: ModelChoice[] },
+  fallback: ModelChoice,
+): { model: ModelChoice; control: ModelChoice | null; others: ModelChoice[] } {
+  if (preset === 'simulated') return current;
+  const real = (m: ModelChoice | null) => m !== null && !isSimulatedId(m.id);
+  return {
+    model: real(current.model) ? current.model : fallback,
+    control: real(current.control) ? current.control : null,
+    others: current.others.filter(real),
+  };
+}
+
 export function formFromPreset(
   preset: PresetName,
   model: ModelChoice,

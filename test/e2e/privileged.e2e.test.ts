@@ -118,6 +118,8 @@ function expectMatrixEqual(pa: PrivilegedAccess, got: Array<{ reporter: string; 
 
 /** For each target: one curve point per k for every observer, and per k > 0 for the statistical observer. */
 async function expectObserverPoints(page: Page, spec: ExperimentSpec, ks: number[]) {
+  // The observer curves are folded under their heading (the Results page opens with its answer): open them.
+  await page.locator('[data-testid=pa-section] details.fold').evaluateAll((els) => els.forEach((e) => ((e as HTMLDetailsElement).open = true)));
   const curveSelect = page.locator('select[name=pa-curve-target]');
   for (const m of spec.models) {
     await curveSelect.selectOption(m.key);
@@ -199,6 +201,8 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
       const section = page.getByTestId('pa-section');
       await section.waitFor({ timeout: 60_000 });
       expect(await section.getAttribute('data-complete')).toBe('true');
+      // The answer (verdict cards, heatmap) comes first; the rest is folded under headings: open every fold to check it.
+      await page.locator('details').evaluateAll((els) => els.forEach((e) => ((e as HTMLDetailsElement).open = true)));
 
       // The older views on three models: no horizontal overflow (also on a narrow window); the accuracy bars grouped
       // per target (its self-report, then learned vs target for its decisions and its example pool); each observer's
@@ -269,7 +273,7 @@ describe.skipIf(!hasBrowser)('privileged-access views in headless Chromium', () 
 
       // Table alternatives.
       for (const t of ['pa-matrix-table', 'pa-observer-table', 'pa-bars-table']) {
-        await page.getByTestId(t).locator('xpath=ancestor::details/summary').click();
+        await page.getByTestId(t).locator('xpath=ancestor::details[1]/summary').click();
         expect(await page.getByTestId(t).textContent()).toContain('(simulated)');
       }
       expect(await page.getByTestId('pa-matrix-table').locator('tbody tr').count()).toBe(N);

@@ -6,7 +6,7 @@
 import type { PresetName } from '../../lib/experiment/presets';
 import { parseSpec, SpecError, type EngineChoice, type ExperimentSpec } from '../../lib/experiment/spec';
 import { builtinScenarios } from '../../app/scenarios';
-import { checkForm, formFromPreset, sameModelChoice, formFromSpec, loadedSet, scenarioCountFor, specFromForm, trialCount, type ModelChoice, type SpecForm } from '../../app/spec-form';
+import { checkForm, formFromPreset, modelsForPreset, sameModelChoice, formFromSpec, loadedSet, scenarioCountFor, specFromForm, trialCount, type ModelChoice, type SpecForm } from '../../app/spec-form';
 import { importScenarioFile, parseRowRange, problemsOf, type ScenarioFileKind } from '../../app/scenario-import';
 import type { FormatProblem } from '../../lib/scenarios';
 import { readJson, readList, writeJson } from '../../app/settings';
@@ -69,7 +69,8 @@ class ExperimentStore {
 
   applyPreset(preset: PresetName): void {
     const { scenarioSource, scenarioSet } = this.form;
-    this.form = formFromPreset(preset, this.form.model, this.form.control, this.form.seed, { scenarioSource, scenarioSet }, this.form.others ?? []);
+    const m = modelsForPreset(preset, { model: this.form.model, control: this.form.control, others: this.form.others ?? [] }, defaultModel());
+    this.form = formFromPreset(preset, m.model, m.control, this.form.seed, { scenarioSource, scenarioSet }, m.others);
     this.loadErrors = null;
   }
 

@@ -13,7 +13,8 @@ import { servers } from './servers.svelte';
 
 import { applyEngineEvent, engineRows, type EngineLive, type EngineRow } from '../../app/engine-choice';
 import { describeRunError, isQuotaError, StorageFullError } from '../../app/idb-store';
-import { ConditionRates, type ConditionRow } from '../../app/progress';
+import { ConditionRates, type ConditionRow, type OverallPace } from '../../app/progress';
+import { conditionModel } from '../../lib/experiment/spec';
 import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
 import { runStore } from './db';
 import { library } from './library.svelte';
@@ -35,6 +36,8 @@ class RunController {
   meta = $state<RunMeta | null>(null);
   progress = $state<RunProgress | null>(null);
   rows = $state<ConditionRow[]>([]);
+  /** The header's speed and time left, from the recent pace (load excluded). */
+  overall = $state<OverallPace>({ perSec: 0, etaSec: null, guessed: false });
   latest = $state<TrialEvent | null>(null);
   load = $state<LoadState | null>(null);
   error = $state<string | null>(null);
@@ -193,9 +196,21 @@ class RunController {
     else await body();
   }
 
+  private modelOf = (condition: string): string => {
+    const c = this.meta?.spec.conditions.find((x) => x.key === condition);
+    return c ? conditionModel(c) : '';
+  };
+
+  private refreshRows(): void {
+    this.rows = this.rates.rows(this.progress, this.modelOf);
+    this.overall = this.rates.overall(this.rows);
+  }
+
   private onProgress(p: RunProgress): void {
     this.progress = p;
-    this.rows = this.rates.rows(p);
+    // A load is never counted in the pace.
+    if (p.state === 'loading') this.rates.gap();
+    this.refreshRows();
     if (p.state === 'loading') {
       if (this.phase !== 'pausing' && this.phase !== 'cancelling') this.phase = 'loading';
       if (!this.load || this.load.model !== p.model) this.loadAgg = new LoadAggregator();
@@ -208,9 +223,9 @@ class RunController {
   }
 
   private onTrial(e: TrialEvent): void {
-    this.rates.record(e.trial.condition, e.trial.kind, e.result.ms);
+    this.rates.record(e.trial.condition, e.trial.kind, e.result.ms, this.modelOf(e.trial.condition), performance.now());
     this.latest = e;
-    this.rows = this.rates.rows(this.progress);
+    this.refreshRows();
   }
 
   /** Forget a finished run's live view (the run stays in the library). */
