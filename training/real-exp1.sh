@@ -44,7 +44,7 @@ fs.writeFileSync(dir + "/eval-before.json", JSON.stringify(b, null, 1));' "$OUT"
 
 # shellcheck disable=SC2086
 kit() {
-  "$PY" training/train_lora.py --data "$OUT/set" --base "$HF" --out "$OUT/set/adapter" --device cpu \
+  "$PY" training/train_lora.py --data "$OUT/set" --base "$HF" --out "$OUT/set/adapter" --base-name "$ONNX" --device cpu \
     --rank "$RANK" --top-layers "$TOP_LAYERS" --epochs "$EPOCHS" --lr "$LR" --batch-size "$BATCH" $KIT_FLAGS > "$OUT/kit.json"
 }
 step "LoRA kit: rank $RANK on the top $TOP_LAYERS layers, $EPOCHS epochs, lr $LR, batch $BATCH ($KIT_FLAGS)" kit

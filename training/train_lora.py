@@ -262,6 +262,7 @@ def main(argv=None):
     ap.add_argument("--base", required=True, help="base model: Hugging Face id or local folder")
     ap.add_argument("--out", type=Path, required=True, help="adapter folder to write")
     ap.add_argument("--heldout", type=Path, help="held-out .jsonl (default: heldout.jsonl in --data)")
+    ap.add_argument("--base-name", help="base model id written into adapter_config.json (default --base): the id the lab loads, e.g. the ONNX folder")
     ap.add_argument("--init-adapter", type=Path, help="continue training this adapter instead of a new one")
     ap.add_argument("--rank", type=int, default=32)
     ap.add_argument("--alpha", type=float, help="LoRA alpha (default 2 x rank)")
@@ -410,6 +411,9 @@ def main(argv=None):
         log(f"held-out after training: {json.dumps(after)}")
     args.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(args.out)
+    if args.base_name:  # the lab refuses an adapter whose base_model_name_or_path is not the model it loaded
+        cfg = args.out / "adapter_config.json"
+        cfg.write_text(json.dumps(json.loads(cfg.read_text()) | {"base_model_name_or_path": args.base_name}, indent=2))
     report = {
         "kind": kind, "base": args.base, "examples": len(encoded), "tokens": tokens, "trainable_params": trainable,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()} | {"lr": lr, "dtype": str(dtype), "device": str(device)},
