@@ -306,7 +306,10 @@ def main(argv=None):
     lr = args.lr if args.lr is not None else DEFAULT_LR[kind]
     device = pick_device(args.device)
     dtype = pick_dtype(args.dtype, device)
-    threads = args.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    # --threads, else OMP_NUM_THREADS where the caller set it, else the cores this process may use.
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    threads = args.threads or (int(omp) if omp.isdigit() and int(omp) > 0 else None) \
+        or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     if device.type == "cpu":
         torch.set_num_threads(threads)
     log(f"{kind} set: {len(train_rows)} training, {len(heldout_rows)} held-out examples"
