@@ -98,6 +98,17 @@ describe('the steps\' state', () => {
     expect(trainCommand('exp2', 'B')).toBe('python training/train_lora.py --data sets/itrain-first --base B --init-adapter sets/instill/adapter --out sets/itrain-first/adapter');
     expect(trainCommand('exp3', 'B')).toContain('--data sets/itrain-all ');
   });
+
+  it('SmolLM2 135M Instruct: its PyTorch weights, the CPU flags the README measured, the times as a shell comment', () => {
+    const readme = readFileSync(join(root, 'training', 'README.md'), 'utf8');
+    const exp1 = trainCommand('exp1', 'HuggingFaceTB/SmolLM2-135M-Instruct');
+    const [command, comment] = exp1.split('  # ');
+    expect(readme).toContain(command);
+    expect(command).toContain('--base HuggingFaceTB/SmolLM2-135M-Instruct --device cpu --top-layers');
+    expect(comment).toMatch(/CPU.*s per step.*GPU/);
+    // Introspection training continues the instilled adapter: its layers, not new flags.
+    expect(trainCommand('exp2', 'HuggingFaceTB/SmolLM2-135M-Instruct')).not.toContain('--top-layers');
+  });
 });
 
 describe('a step\'s matched evaluation', () => {

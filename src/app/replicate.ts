@@ -62,11 +62,34 @@ export function stepSet(sets: ReturnType<typeof labTrainingSets>, step: PaperSte
 /** Folder names the commands use for each step's set. */
 export const SET_FOLDER: Record<PaperStep, string> = { exp1: 'instill', exp2: 'itrain-first', exp3: 'itrain-all' };
 
+/**
+ * Bases the kit has been run with on this project's machines (training/README.md, docs/real-models.md):
+ * the Hub id of the PyTorch weights to train, the flags that suit a CPU, and the measured time per step.
+ */
+export interface TrainBase {
+  pytorch: string;
+  /** Extra flags for instilling (Exp 1); introspection training keeps the instilled adapter's layout. */
+  instillFlags: string;
+  /** Shown after the command, as a shell comment. */
+  times: string;
+}
+
+export const TRAIN_BASES: Record<string, TrainBase> = {
+  'HuggingFaceTB/SmolLM2-135M-Instruct': {
+    pytorch: 'HuggingFaceTB/SmolLM2-135M-Instruct',
+    instillFlags: '--device cpu --top-layers 10 --rank 16 --dropout 0 --lr 2e-4',
+    times: 'CPU (2 shared cores, measured): 25-80 s per step of 8 examples, held-out checks 1-3 s per prompt; GPU: not measured here',
+  },
+};
+
 /** The kit's one command (training/README.md): Exp 2/3 continue the instilled adapter. */
 export function trainCommand(step: PaperStep, base: string): string {
   const dir = `sets/${SET_FOLDER[step]}`;
+  const known = TRAIN_BASES[base];
   const init = step === 'exp1' ? '' : ` --init-adapter sets/${SET_FOLDER.exp1}/adapter`;
-  return `python training/train_lora.py --data ${dir} --base ${base || 'MODEL'}${init} --out ${dir}/adapter`;
+  const flags = known ? ' ' + (step === 'exp1' ? known.instillFlags : '--device cpu') : '';
+  const command = `python training/train_lora.py --data ${dir} --base ${known?.pytorch ?? (base || 'MODEL')}${init}${flags} --out ${dir}/adapter`;
+  return known ? `${command}  # ${known.times}` : command;
 }
 
 /** In-context analogue: how many correct self-reports to show, leaving at least one other context. */
