@@ -1,5 +1,6 @@
 /** The `analyze` command end to end, as a subprocess, on simulated data (no reference data needed). */
 import { spawnSync } from 'node:child_process';
+import { CLI_PRESETS } from '../src/lib/experiment/presets';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -177,7 +178,7 @@ describe('usage errors (issue 19, item 10)', () => {
     const out = path.join(tmpdir(), `cli-usage-${process.pid}`);
     let r = cli('run', '--preset', 'foo', '--out', out);
     expect(r.code).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe('error: give a spec file or --preset classroom|paper|who-knows|simulated');
+    expect(r.stderr.split('\n')[0]).toBe(`error: give a spec file or --preset ${CLI_PRESETS.join('|')}`);
     expect(r.stderr).toMatch(/usage: npm run cli -- run/);
     expect(r.stderr).not.toMatch(/Error: Error|\n\s+at /);
     r = cli('run', '--bogus-option');

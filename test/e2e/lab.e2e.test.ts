@@ -186,7 +186,8 @@ describe.skipIf(!hasBrowser)('the lab in headless Chromium', () => {
       // Self vs control: a bar each (no learned vs target: the fixture was never trained on the target weights), and the privileged-access verdict.
       expect(await page.locator('[data-bar]').evaluateAll((els) => els.map((e) => e.getAttribute('data-bar')))).toEqual(['self-report', 'control-report']);
       expect(await page.getByTestId('privileged').textContent()).toMatch(/Privileged access.*(yes|not shown|no|undetermined)/s);
-      expect(await page.locator('[data-series]').count()).toBe(2);
+      // The accuracy scatter: a series for the self-report and one for the control (the privileged section's one-cell chart has its own).
+      expect(await page.locator('section[aria-labelledby="scatter-h"] [data-series]').count()).toBe(2);
       await page.getByTestId('open-scenario').first().click();
       const detail = page.getByTestId('scenario-detail');
       await detail.waitFor();
