@@ -24,6 +24,9 @@ import { formFromSpec, specFromForm, type ModelChoice } from '../src/app/spec-fo
 import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
 import { parseSpec, SpecError, validateSpec, type ExperimentSpec } from '../src/lib/experiment/spec';
 import { FILES } from '../src/lib/training';
+import { setFiles } from '../src/app/training-set';
+import { zipFiles } from '../src/app/zip';
+import { strFromU8, unzipSync } from 'fflate';
 
 const root = join(__dirname, '..');
 const base: ModelChoice = { id: '/models/tiny-llama', label: 'tiny-llama', device: 'auto', dtype: 'auto', engine: 'auto' };
@@ -108,6 +111,27 @@ describe('the steps\' state', () => {
     expect(comment).toMatch(/CPU.*s per step.*GPU/);
     // Introspection training continues the instilled adapter: its layers, not new flags.
     expect(trainCommand('exp2', 'HuggingFaceTB/SmolLM2-135M-Instruct')).not.toContain('--top-layers');
+  });
+});
+
+describe('a step\'s set as one zip', () => {
+  it('unzips into the step\'s folder with every file, byte for byte', () => {
+    const files = setFiles(stepSet(sets, 'exp1'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    const when = new Date('2026-01-02T03:04:06Z');
+    const bytes = zipFiles(files, 'instill', when);
+    // A zip: the local file header's signature.
+    expect([...bytes.slice(0, 4)]).toEqual([0x50, 0x4b, 0x03, 0x04]);
+    const back = unzipSync(bytes);
+    expect(Object.keys(back).sort()).toEqual(files.map((f) => `instill/${f.name}`).sort());
+    for (const f of files) expect(strFromU8(back[`instill/${f.name}`])).toBe(f.text);
+    // Non-ASCII text survives (UTF-8), and the same files and date give the same bytes.
+    const odd = [{ name: 'notes.txt', text: 'weights −100..100 ✓ é' }];
+    expect(strFromU8(unzipSync(zipFiles(odd, 'x/', when))['x/notes.txt'])).toBe(odd[0].text);
+    expect(zipFiles(files, 'instill', when)).toEqual(bytes);
+    // No folder: the files at the top.
+    expect(Object.keys(unzipSync(zipFiles(odd)))).toEqual(['notes.txt']);
+    expect(() => zipFiles([...odd, ...odd], 'x')).toThrow(/Two files named x\/notes.txt/);
   });
 });
 

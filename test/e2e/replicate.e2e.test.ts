@@ -9,11 +9,13 @@
  *
  * Screenshots: test-output/screenshots/replicate-*.png.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { unzipSync } from 'fflate';
 import { buildApp, newestRun, runEnded, screenshotter, stepTimer, writeFixtureWithAdapter } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
@@ -82,10 +84,14 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       await page.fill('input[name=replicate-decisions]', '3');
       await page.press('input[name=replicate-decisions]', 'Tab');
       const exp1 = page.getByTestId('step-exp1');
-      // (1) the instilling set, downloaded as files.
-      await exp1.getByTestId('download-exp1').click();
+      // (1) the instilling set, downloaded as one zip (unzipping makes instill/).
+      const [zip] = await Promise.all([page.waitForEvent('download'), exp1.getByTestId('download-exp1').click()]);
       await exp1.getByTestId('downloaded-exp1').waitFor();
-      await expect.poll(() => downloads.slice().sort()).toEqual(expect.arrayContaining(['train.jsonl', 'heldout.jsonl', 'eval-spec.json', 'scenarios.csv', 'target_weights.csv']));
+      expect(zip.suggestedFilename()).toBe('instill.zip');
+      const unzipped = unzipSync(new Uint8Array(readFileSync((await zip.path())!)));
+      expect(Object.keys(unzipped)).toEqual(expect.arrayContaining(['train.jsonl', 'heldout.jsonl', 'eval-spec.json', 'scenarios.csv', 'target_weights.csv'].map((f) => `instill/${f}`)));
+      // No separate file downloads beside the zip.
+      expect(downloads.filter((n) => /\.(jsonl|json|csv)$/.test(n))).toEqual([]);
       // (2) the kit's command for this base model.
       expect(await exp1.getByTestId('command-exp1').textContent()).toBe('python training/train_lora.py --data sets/instill --base /models/tiny-llama --out sets/instill/adapter');
       expect(await page.getByTestId('command-exp2').textContent()).toContain('--init-adapter sets/instill/adapter');
