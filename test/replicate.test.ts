@@ -16,8 +16,10 @@ import {
   readReplicateState,
   stepForm,
   stepProgress,
+  stepCost,
   stepSet,
   trainCommand,
+  TRAIN_BASES,
 } from '../src/app/replicate';
 import { labTrainingSets } from '../src/app/training-set';
 import { formFromSpec, specFromForm, type ModelChoice } from '../src/app/spec-form';
@@ -111,6 +113,35 @@ describe('the steps\' state', () => {
     expect(comment).toMatch(/CPU.*s per step.*GPU/);
     // Introspection training continues the instilled adapter: its layers, not new flags.
     expect(trainCommand('exp2', 'HuggingFaceTB/SmolLM2-135M-Instruct')).not.toContain('--top-layers');
+  });
+});
+
+describe('what the sizes cost', () => {
+  it('examples, the kit\'s steps, the time where measured, and the evaluation\'s trials as the form counts them', () => {
+    const smol = 'HuggingFaceTB/SmolLM2-135M-Instruct';
+    // 6 contexts × 4 decisions: Exp 1 trains on all 24 decisions; 3 steps of 8 a epoch, 3 epochs.
+    const exp1 = stepCost(stepSet(sets, 'exp1'), 'exp1', base.id);
+    expect(exp1).toMatchObject({ train: 24, heldout: stepSet(sets, 'exp1').manifest.lines.heldout, steps: 9, seconds: null });
+    // The evaluation: the form's trial count for the set's spec (its contexts, self and control).
+    const form = stepForm(stepSet(sets, 'exp1'), 'exp1', { base, adapter: 'a', mode: 'adapter' });
+    const spec = validateSpec(specFromForm(form));
+    expect(exp1.trials).toBe(buildPlan(spec, resolveScenarios(spec)).trials.length);
+    expect(exp1.trials).toBeGreaterThan(0);
+    // Sizes change the cost: twice the decisions, twice the examples.
+    const bigger = labTrainingSets({ seed: 'rep-test', model: base.id, scenarios: 6, decisions: 8 });
+    expect(stepCost(stepSet(bigger, 'exp1'), 'exp1', base.id).train).toBe(48);
+    // A base measured here: training steps and held-out checks (before and after) × the measured seconds.
+    const measured = stepCost(stepSet(sets, 'exp1'), 'exp1', smol);
+    const t = TRAIN_BASES[smol];
+    const checks = Math.min(exp1.heldout, 200);
+    expect(measured.seconds).toEqual([9 * t.secondsPerStep[0] + 2 * checks * t.secondsPerCheck[0], 9 * t.secondsPerStep[1] + 2 * checks * t.secondsPerCheck[1]]);
+    // The numbers match the comment the command prints.
+    expect(t.times).toContain(`${t.secondsPerStep[0]}-${t.secondsPerStep[1]} s per step of 8 examples`);
+    expect(t.times).toContain(`${t.secondsPerCheck[0]}-${t.secondsPerCheck[1]} s per prompt`);
+    // Exp 2 trains on the first half's self-reports: fewer examples than Exp 3 (all).
+    const [e2, e3] = [stepCost(stepSet(sets, 'exp2'), 'exp2', base.id), stepCost(stepSet(sets, 'exp3'), 'exp3', base.id)];
+    expect(e2.train).toBeLessThan(e3.train);
+    expect(e2.steps).toBe(Math.ceil(e2.train / 8) * 3);
   });
 });
 

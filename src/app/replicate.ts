@@ -13,7 +13,7 @@ import type { BuiltSet } from '../lib/training';
 import { FILES } from '../lib/training';
 import { PAPER_STEPS, type PaperPhase, type PaperStep } from '../lib/experiment/paper-figures';
 import type { RunMeta } from '../lib/experiment/runs';
-import { formFromSpec, type ModelChoice, type SpecForm } from './spec-form';
+import { formFromSpec, specFromForm, trialCount, type ModelChoice, type SpecForm } from './spec-form';
 import { labTrainingSets, type LabSetOptions } from './training-set';
 
 /** How a step's self-reports are made: a trained adapter, or (Exp 2/3) examples in the context. */
@@ -72,13 +72,21 @@ export interface TrainBase {
   instillFlags: string;
   /** Shown after the command, as a shell comment. */
   times: string;
+  /** The same measurements as numbers (low, high): seconds per training step of `KIT.batch` examples, and per held-out check. */
+  secondsPerStep: [number, number];
+  secondsPerCheck: [number, number];
 }
+
+/** The kit's defaults (training/train_lora.py): examples per step, epochs, held-out checks at most. */
+export const KIT = { batch: 8, epochs: 3, evalLimit: 200 } as const;
 
 export const TRAIN_BASES: Record<string, TrainBase> = {
   'HuggingFaceTB/SmolLM2-135M-Instruct': {
     pytorch: 'HuggingFaceTB/SmolLM2-135M-Instruct',
     instillFlags: '--device cpu --top-layers 10 --rank 16 --dropout 0 --lr 2e-4',
     times: 'CPU (2 shared cores, measured): 25-80 s per step of 8 examples, held-out checks 1-3 s per prompt; GPU: not measured here',
+    secondsPerStep: [25, 80],
+    secondsPerCheck: [1, 3],
   },
 };
 
@@ -90,6 +98,30 @@ export function trainCommand(step: PaperStep, base: string): string {
   const flags = known ? ' ' + (step === 'exp1' ? known.instillFlags : '--device cpu') : '';
   const command = `python training/train_lora.py --data ${dir} --base ${known?.pytorch ?? (base || 'MODEL')}${init}${flags} --out ${dir}/adapter`;
   return known ? `${command}  # ${known.times}` : command;
+}
+
+/** What a step's sizes cost: the set's examples, the kit's training steps, the time where it was measured, the evaluation's trials. */
+export interface StepCost {
+  train: number;
+  heldout: number;
+  /** Training steps with the kit's defaults (batch 8, 3 epochs). */
+  steps: number;
+  /** Training plus held-out checks, low and high, for a base measured here (TRAIN_BASES); null otherwise. */
+  seconds: [number, number] | null;
+  /** Trials of the matched evaluation (base + adapter and the base off the shelf), as the experiment form counts them. */
+  trials: number;
+}
+
+export function stepCost(set: BuiltSet, step: PaperStep, base: string): StepCost {
+  const { train, heldout } = set.manifest.lines;
+  const steps = Math.ceil(train / KIT.batch) * KIT.epochs;
+  const known = TRAIN_BASES[base];
+  const checks = Math.min(heldout, KIT.evalLimit);
+  // The kit checks the held-out set before and after training.
+  const seconds = known ? ([0, 1].map((i) => steps * known.secondsPerStep[i] + 2 * checks * known.secondsPerCheck[i]) as [number, number]) : null;
+  const form = stepForm(set, step, { base: { id: base || 'MODEL', label: base, device: 'auto', dtype: 'auto', engine: 'auto' }, adapter: 'adapter', mode: 'adapter' });
+  const trials = trialCount(specFromForm(form), form.scenarioIds.length || form.scenarioCount);
+  return { train, heldout, steps, seconds, trials };
 }
 
 /** In-context analogue: how many correct self-reports to show, leaving at least one other context. */

@@ -84,6 +84,8 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       await page.fill('input[name=replicate-decisions]', '3');
       await page.press('input[name=replicate-decisions]', 'Tab');
       const exp1 = page.getByTestId('step-exp1');
+      // The sizes' consequence, shown: 4 × 3 = 12 examples, 2 steps of 8 × 3 epochs.
+      await expect.poll(() => page.getByTestId('replicate-costs').locator('li[data-step=exp1]').textContent()).toMatch(/12 training examples .* 6 training steps/s);
       // (1) the instilling set, downloaded as one zip (unzipping makes instill/).
       const [zip] = await Promise.all([page.waitForEvent('download'), exp1.getByTestId('download-exp1').click()]);
       await exp1.getByTestId('downloaded-exp1').waitFor();
@@ -106,6 +108,8 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       await exp1.getByTestId('evaluate-exp1').click();
       await page.getByTestId('spec-json').waitFor({ state: 'attached' });
       const spec1 = await specOf(page);
+      // The Scenarios field is fixed by the set's contexts, and says so.
+      expect(await page.getByTestId('scenarios-why').textContent()).toContain('4 chosen by hand');
       expect(spec1.paperStep).toBe('exp1');
       expect(spec1.scenarios.ids).toHaveLength(4);
       expect(spec1.models.map((m: { key: string; id: string; adapter?: { id: string } }) => [m.key, m.id, m.adapter?.id ?? null])).toEqual([
