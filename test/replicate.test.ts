@@ -18,7 +18,9 @@ import {
   stepProgress,
   stepCost,
   stepSet,
+  trainBaseArg,
   trainCommand,
+  MODEL_FOLDER,
   TRAIN_BASES,
 } from '../src/app/replicate';
 import { labTrainingSets } from '../src/app/training-set';
@@ -100,8 +102,29 @@ describe('the steps\' state', () => {
   it('the training commands are the kit\'s (training/README.md)', () => {
     const readme = readFileSync(join(root, 'training', 'README.md'), 'utf8');
     expect(readme).toContain(trainCommand('exp1', 'Qwen/Qwen2.5-0.5B-Instruct'));
-    expect(trainCommand('exp2', 'B')).toBe('python training/train_lora.py --data sets/itrain-first --base B --init-adapter sets/instill/adapter --out sets/itrain-first/adapter');
-    expect(trainCommand('exp3', 'B')).toContain('--data sets/itrain-all ');
+    expect(trainCommand('exp2', 'Qwen/Qwen2.5-0.5B-Instruct')).toBe('python training/train_lora.py --data sets/itrain-first --base Qwen/Qwen2.5-0.5B-Instruct --init-adapter sets/instill/adapter --out sets/itrain-first/adapter');
+    expect(trainCommand('exp3', 'Qwen/Qwen2.5-0.5B-Instruct')).toContain('--data sets/itrain-all ');
+  });
+
+  it('--base is the PyTorch weights\' Hub id for the chosen model, never a web path or a lab build', () => {
+    // The lab's ONNX and MLC builds, and a served folder named like a known model: the upstream Hub id.
+    expect(trainBaseArg('onnx-community/Qwen2.5-0.5B-Instruct')).toEqual({ arg: 'Qwen/Qwen2.5-0.5B-Instruct', hub: true, note: null });
+    expect(trainBaseArg('Qwen2.5-0.5B-Instruct-q4f16_1-MLC').arg).toBe('Qwen/Qwen2.5-0.5B-Instruct');
+    expect(trainBaseArg('/models/SmolLM2-135M-Instruct').arg).toBe('HuggingFaceTB/SmolLM2-135M-Instruct');
+    expect(trainCommand('exp1', 'onnx-community/Qwen2.5-0.5B-Instruct')).toBe(trainCommand('exp1', 'Qwen/Qwen2.5-0.5B-Instruct'));
+    // A served SmolLM2 135M folder gets the CPU flags measured for it.
+    expect(trainCommand('exp1', '/models/SmolLM2-135M-Instruct')).toBe(trainCommand('exp1', 'HuggingFaceTB/SmolLM2-135M-Instruct'));
+    // A folder the lab does not know (here the fixture's): a placeholder, and a note that says what goes there.
+    const tiny = trainBaseArg(base.id, base.label);
+    expect(tiny.arg).toBe(MODEL_FOLDER);
+    expect(tiny.note).toMatch(/^MODEL_FOLDER: the folder where you saved tiny-llama's PyTorch weights/);
+    for (const step of ['exp1', 'exp2', 'exp3'] as const) {
+      const command = trainCommand(step, base.id);
+      expect(command).toContain(`--base ${MODEL_FOLDER} `);
+      expect(command).not.toContain('/models/');
+    }
+    expect(trainBaseArg('sim:{"label":"x"}', 'Simulated x').note).toMatch(/simulated: it has no weights to train/);
+    expect(trainBaseArg('').note).toBe('Choose a base model above.');
   });
 
   it('SmolLM2 135M Instruct: its PyTorch weights, the CPU flags the README measured, the times as a shell comment', () => {

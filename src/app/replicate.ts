@@ -15,6 +15,8 @@ import { PAPER_STEPS, type PaperPhase, type PaperStep } from '../lib/experiment/
 import type { RunMeta } from '../lib/experiment/runs';
 import { formFromSpec, specFromForm, trialCount, type ModelChoice, type SpecForm } from './spec-form';
 import { labTrainingSets, type LabSetOptions } from './training-set';
+import { isSimulatedId } from '../lib/experiment/simulated';
+import { webllmFamilyOf } from '../lib/models/webllm-catalog';
 
 /** How a step's self-reports are made: a trained adapter, or (Exp 2/3) examples in the context. */
 export type StepMode = 'adapter' | 'in-context';
@@ -90,13 +92,35 @@ export const TRAIN_BASES: Record<string, TrainBase> = {
   },
 };
 
+/** The placeholder the command shows where the lab does not know the model's PyTorch weights. */
+export const MODEL_FOLDER = 'MODEL_FOLDER';
+
+/**
+ * What the kit's `--base` gets for a lab model: the Hub id of its PyTorch weights where the lab
+ * knows them (a catalog model, its ONNX or MLC build, or a served folder named like one);
+ * otherwise MODEL_FOLDER and a note saying what to put there. The lab's own builds (ONNX, MLC,
+ * a served web folder) cannot be trained by the kit, so they are never passed as they are.
+ */
+export function trainBaseArg(base: string, label = base): { arg: string; hub: boolean; note: string | null } {
+  if (!base) return { arg: MODEL_FOLDER, hub: false, note: 'Choose a base model above.' };
+  if (isSimulatedId(base)) return { arg: MODEL_FOLDER, hub: false, note: `${label} is simulated: it has no weights to train. Choose a real model above.` };
+  const hub = TRAIN_BASES[base]?.pytorch ?? webllmFamilyOf(base)?.upstream;
+  if (hub) return { arg: hub, hub: true, note: null };
+  return {
+    arg: MODEL_FOLDER,
+    hub: false,
+    note: `${MODEL_FOLDER}: the folder where you saved ${label}'s PyTorch weights (config.json and safetensors), or their Hub id. The lab's copy (ONNX or MLC files) cannot be trained.`,
+  };
+}
+
 /** The kit's one command (training/README.md): Exp 2/3 continue the instilled adapter. */
 export function trainCommand(step: PaperStep, base: string): string {
   const dir = `sets/${SET_FOLDER[step]}`;
-  const known = TRAIN_BASES[base];
+  const { arg } = trainBaseArg(base);
+  const known = TRAIN_BASES[arg];
   const init = step === 'exp1' ? '' : ` --init-adapter sets/${SET_FOLDER.exp1}/adapter`;
   const flags = known ? ' ' + (step === 'exp1' ? known.instillFlags : '--device cpu') : '';
-  const command = `python training/train_lora.py --data ${dir} --base ${known?.pytorch ?? (base || 'MODEL')}${init}${flags} --out ${dir}/adapter`;
+  const command = `python training/train_lora.py --data ${dir} --base ${arg}${init}${flags} --out ${dir}/adapter`;
   return known ? `${command}  # ${known.times}` : command;
 }
 
@@ -115,7 +139,7 @@ export interface StepCost {
 export function stepCost(set: BuiltSet, step: PaperStep, base: string): StepCost {
   const { train, heldout } = set.manifest.lines;
   const steps = Math.ceil(train / KIT.batch) * KIT.epochs;
-  const known = TRAIN_BASES[base];
+  const known = TRAIN_BASES[trainBaseArg(base).arg];
   const checks = Math.min(heldout, KIT.evalLimit);
   // The kit checks the held-out set before and after training.
   const seconds = known ? ([0, 1].map((i) => steps * known.secondsPerStep[i] + 2 * checks * known.secondsPerCheck[i]) as [number, number]) : null;

@@ -95,8 +95,14 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       // No separate file downloads beside the zip.
       expect(downloads.filter((n) => /\.(jsonl|json|csv)$/.test(n))).toEqual([]);
       // (2) the kit's command for this base model.
-      expect(await exp1.getByTestId('command-exp1').textContent()).toBe('python training/train_lora.py --data sets/instill --base /models/tiny-llama --out sets/instill/adapter');
+      // A served folder the lab cannot map to PyTorch weights: a placeholder and what goes there, never the web path.
+      expect(await exp1.getByTestId('command-exp1').textContent()).toBe('python training/train_lora.py --data sets/instill --base MODEL_FOLDER --out sets/instill/adapter');
+      expect(await exp1.getByTestId('base-note-exp1').textContent()).toContain("MODEL_FOLDER: the folder where you saved tiny-llama's PyTorch weights");
       expect(await page.getByTestId('command-exp2').textContent()).toContain('--init-adapter sets/instill/adapter');
+      // One layout for every step: the command never wraps, and Copy sits at the same x on each step.
+      const copyX = await Promise.all(['exp1', 'exp2', 'exp3'].map(async (s) => (await page.getByTestId(`copy-${s}`).boundingBox())!.x));
+      expect(new Set(copyX).size).toBe(1);
+      expect(await exp1.getByTestId('command-exp1').evaluate((el) => getComputedStyle(el).whiteSpace)).toBe('pre');
       // (3) the adapter trained on it (here: the fixture's).
       await page.selectOption('select[name=adapter-exp1]', '/adapters/instilled');
       expect(await exp1.getByTestId('adapter-exp1-chosen').textContent()).toContain('tiny-llama + instilled (/adapters/instilled)');
