@@ -16,14 +16,21 @@ import {
   readReplicateState,
   stepForm,
   stepProgress,
+  stepCost,
   stepSet,
+  trainBaseArg,
   trainCommand,
+  MODEL_FOLDER,
+  TRAIN_BASES,
 } from '../src/app/replicate';
 import { labTrainingSets } from '../src/app/training-set';
 import { formFromSpec, specFromForm, type ModelChoice } from '../src/app/spec-form';
 import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
 import { parseSpec, SpecError, validateSpec, type ExperimentSpec } from '../src/lib/experiment/spec';
 import { FILES } from '../src/lib/training';
+import { setFiles } from '../src/app/training-set';
+import { zipFiles } from '../src/app/zip';
+import { strFromU8, unzipSync } from 'fflate';
 
 const root = join(__dirname, '..');
 const base: ModelChoice = { id: '/models/tiny-llama', label: 'tiny-llama', device: 'auto', dtype: 'auto', engine: 'auto' };
@@ -95,8 +102,29 @@ describe('the steps\' state', () => {
   it('the training commands are the kit\'s (training/README.md)', () => {
     const readme = readFileSync(join(root, 'training', 'README.md'), 'utf8');
     expect(readme).toContain(trainCommand('exp1', 'Qwen/Qwen2.5-0.5B-Instruct'));
-    expect(trainCommand('exp2', 'B')).toBe('python training/train_lora.py --data sets/itrain-first --base B --init-adapter sets/instill/adapter --out sets/itrain-first/adapter');
-    expect(trainCommand('exp3', 'B')).toContain('--data sets/itrain-all ');
+    expect(trainCommand('exp2', 'Qwen/Qwen2.5-0.5B-Instruct')).toBe('python training/train_lora.py --data sets/itrain-first --base Qwen/Qwen2.5-0.5B-Instruct --init-adapter sets/instill/adapter --out sets/itrain-first/adapter');
+    expect(trainCommand('exp3', 'Qwen/Qwen2.5-0.5B-Instruct')).toContain('--data sets/itrain-all ');
+  });
+
+  it('--base is the PyTorch weights\' Hub id for the chosen model, never a web path or a lab build', () => {
+    // The lab's ONNX and MLC builds, and a served folder named like a known model: the upstream Hub id.
+    expect(trainBaseArg('onnx-community/Qwen2.5-0.5B-Instruct')).toEqual({ arg: 'Qwen/Qwen2.5-0.5B-Instruct', hub: true, note: null });
+    expect(trainBaseArg('Qwen2.5-0.5B-Instruct-q4f16_1-MLC').arg).toBe('Qwen/Qwen2.5-0.5B-Instruct');
+    expect(trainBaseArg('/models/SmolLM2-135M-Instruct').arg).toBe('HuggingFaceTB/SmolLM2-135M-Instruct');
+    expect(trainCommand('exp1', 'onnx-community/Qwen2.5-0.5B-Instruct')).toBe(trainCommand('exp1', 'Qwen/Qwen2.5-0.5B-Instruct'));
+    // A served SmolLM2 135M folder gets the CPU flags measured for it.
+    expect(trainCommand('exp1', '/models/SmolLM2-135M-Instruct')).toBe(trainCommand('exp1', 'HuggingFaceTB/SmolLM2-135M-Instruct'));
+    // A folder the lab does not know (here the fixture's): a placeholder, and a note that says what goes there.
+    const tiny = trainBaseArg(base.id, base.label);
+    expect(tiny.arg).toBe(MODEL_FOLDER);
+    expect(tiny.note).toMatch(/^MODEL_FOLDER: the folder where you saved tiny-llama's PyTorch weights/);
+    for (const step of ['exp1', 'exp2', 'exp3'] as const) {
+      const command = trainCommand(step, base.id);
+      expect(command).toContain(`--base ${MODEL_FOLDER} `);
+      expect(command).not.toContain('/models/');
+    }
+    expect(trainBaseArg('sim:{"label":"x"}', 'Simulated x').note).toMatch(/simulated: it has no weights to train/);
+    expect(trainBaseArg('').note).toBe('Choose a base model above.');
   });
 
   it('SmolLM2 135M Instruct: its PyTorch weights, the CPU flags the README measured, the times as a shell comment', () => {
@@ -108,6 +136,56 @@ describe('the steps\' state', () => {
     expect(comment).toMatch(/CPU.*s per step.*GPU/);
     // Introspection training continues the instilled adapter: its layers, not new flags.
     expect(trainCommand('exp2', 'HuggingFaceTB/SmolLM2-135M-Instruct')).not.toContain('--top-layers');
+  });
+});
+
+describe('what the sizes cost', () => {
+  it('examples, the kit\'s steps, the time where measured, and the evaluation\'s trials as the form counts them', () => {
+    const smol = 'HuggingFaceTB/SmolLM2-135M-Instruct';
+    // 6 contexts × 4 decisions: Exp 1 trains on all 24 decisions; 3 steps of 8 a epoch, 3 epochs.
+    const exp1 = stepCost(stepSet(sets, 'exp1'), 'exp1', base.id);
+    expect(exp1).toMatchObject({ train: 24, heldout: stepSet(sets, 'exp1').manifest.lines.heldout, steps: 9, seconds: null });
+    // The evaluation: the form's trial count for the set's spec (its contexts, self and control).
+    const form = stepForm(stepSet(sets, 'exp1'), 'exp1', { base, adapter: 'a', mode: 'adapter' });
+    const spec = validateSpec(specFromForm(form));
+    expect(exp1.trials).toBe(buildPlan(spec, resolveScenarios(spec)).trials.length);
+    expect(exp1.trials).toBeGreaterThan(0);
+    // Sizes change the cost: twice the decisions, twice the examples.
+    const bigger = labTrainingSets({ seed: 'rep-test', model: base.id, scenarios: 6, decisions: 8 });
+    expect(stepCost(stepSet(bigger, 'exp1'), 'exp1', base.id).train).toBe(48);
+    // A base measured here: training steps and held-out checks (before and after) × the measured seconds.
+    const measured = stepCost(stepSet(sets, 'exp1'), 'exp1', smol);
+    const t = TRAIN_BASES[smol];
+    const checks = Math.min(exp1.heldout, 200);
+    expect(measured.seconds).toEqual([9 * t.secondsPerStep[0] + 2 * checks * t.secondsPerCheck[0], 9 * t.secondsPerStep[1] + 2 * checks * t.secondsPerCheck[1]]);
+    // The numbers match the comment the command prints.
+    expect(t.times).toContain(`${t.secondsPerStep[0]}-${t.secondsPerStep[1]} s per step of 8 examples`);
+    expect(t.times).toContain(`${t.secondsPerCheck[0]}-${t.secondsPerCheck[1]} s per prompt`);
+    // Exp 2 trains on the first half's self-reports: fewer examples than Exp 3 (all).
+    const [e2, e3] = [stepCost(stepSet(sets, 'exp2'), 'exp2', base.id), stepCost(stepSet(sets, 'exp3'), 'exp3', base.id)];
+    expect(e2.train).toBeLessThan(e3.train);
+    expect(e2.steps).toBe(Math.ceil(e2.train / 8) * 3);
+  });
+});
+
+describe('a step\'s set as one zip', () => {
+  it('unzips into the step\'s folder with every file, byte for byte', () => {
+    const files = setFiles(stepSet(sets, 'exp1'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    const when = new Date('2026-01-02T03:04:06Z');
+    const bytes = zipFiles(files, 'instill', when);
+    // A zip: the local file header's signature.
+    expect([...bytes.slice(0, 4)]).toEqual([0x50, 0x4b, 0x03, 0x04]);
+    const back = unzipSync(bytes);
+    expect(Object.keys(back).sort()).toEqual(files.map((f) => `instill/${f.name}`).sort());
+    for (const f of files) expect(strFromU8(back[`instill/${f.name}`])).toBe(f.text);
+    // Non-ASCII text survives (UTF-8), and the same files and date give the same bytes.
+    const odd = [{ name: 'notes.txt', text: 'weights −100..100 ✓ é' }];
+    expect(strFromU8(unzipSync(zipFiles(odd, 'x/', when))['x/notes.txt'])).toBe(odd[0].text);
+    expect(zipFiles(files, 'instill', when)).toEqual(bytes);
+    // No folder: the files at the top.
+    expect(Object.keys(unzipSync(zipFiles(odd)))).toEqual(['notes.txt']);
+    expect(() => zipFiles([...odd, ...odd], 'x')).toThrow(/Two files named x\/notes.txt/);
   });
 });
 

@@ -3,6 +3,8 @@
  * anywhere), charts as standalone SVG (styles inlined) and PNG, and copying
  * text to the clipboard.
  */
+import { zipFiles, type ZipEntry } from './zip';
+
 export function saveBlob(name: string, blob: Blob): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
@@ -17,6 +19,12 @@ export function saveBlob(name: string, blob: Blob): void {
 
 export function saveText(name: string, text: string, mime = 'text/plain'): void {
   saveBlob(name, new Blob([text], { type: `${mime};charset=utf-8` }));
+}
+
+/** Several files as one zip download (see zip.ts), e.g. a training set into its folder. */
+export function saveZip(name: string, files: readonly ZipEntry[], folder = ''): void {
+  // A copy into a fresh ArrayBuffer: Blob takes ArrayBuffer-backed views only (TS 5.7+).
+  saveBlob(name, new Blob([new Uint8Array(zipFiles(files, folder))], { type: 'application/zip' }));
 }
 
 export async function copyText(text: string): Promise<boolean> {

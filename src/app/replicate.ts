@@ -13,8 +13,10 @@ import type { BuiltSet } from '../lib/training';
 import { FILES } from '../lib/training';
 import { PAPER_STEPS, type PaperPhase, type PaperStep } from '../lib/experiment/paper-figures';
 import type { RunMeta } from '../lib/experiment/runs';
-import { formFromSpec, type ModelChoice, type SpecForm } from './spec-form';
+import { formFromSpec, specFromForm, trialCount, type ModelChoice, type SpecForm } from './spec-form';
 import { labTrainingSets, type LabSetOptions } from './training-set';
+import { isSimulatedId } from '../lib/experiment/simulated';
+import { webllmFamilyOf } from '../lib/models/webllm-catalog';
 
 /** How a step's self-reports are made: a trained adapter, or (Exp 2/3) examples in the context. */
 export type StepMode = 'adapter' | 'in-context';
@@ -72,24 +74,78 @@ export interface TrainBase {
   instillFlags: string;
   /** Shown after the command, as a shell comment. */
   times: string;
+  /** The same measurements as numbers (low, high): seconds per training step of `KIT.batch` examples, and per held-out check. */
+  secondsPerStep: [number, number];
+  secondsPerCheck: [number, number];
 }
+
+/** The kit's defaults (training/train_lora.py): examples per step, epochs, held-out checks at most. */
+export const KIT = { batch: 8, epochs: 3, evalLimit: 200 } as const;
 
 export const TRAIN_BASES: Record<string, TrainBase> = {
   'HuggingFaceTB/SmolLM2-135M-Instruct': {
     pytorch: 'HuggingFaceTB/SmolLM2-135M-Instruct',
     instillFlags: '--device cpu --top-layers 10 --rank 16 --dropout 0 --lr 2e-4',
     times: 'CPU (2 shared cores, measured): 25-80 s per step of 8 examples, held-out checks 1-3 s per prompt; GPU: not measured here',
+    secondsPerStep: [25, 80],
+    secondsPerCheck: [1, 3],
   },
 };
+
+/** The placeholder the command shows where the lab does not know the model's PyTorch weights. */
+export const MODEL_FOLDER = 'MODEL_FOLDER';
+
+/**
+ * What the kit's `--base` gets for a lab model: the Hub id of its PyTorch weights where the lab
+ * knows them (a catalog model, its ONNX or MLC build, or a served folder named like one);
+ * otherwise MODEL_FOLDER and a note saying what to put there. The lab's own builds (ONNX, MLC,
+ * a served web folder) cannot be trained by the kit, so they are never passed as they are.
+ */
+export function trainBaseArg(base: string, label = base): { arg: string; hub: boolean; note: string | null } {
+  if (!base) return { arg: MODEL_FOLDER, hub: false, note: 'Choose a base model above.' };
+  if (isSimulatedId(base)) return { arg: MODEL_FOLDER, hub: false, note: `${label} is simulated: it has no weights to train. Choose a real model above.` };
+  const hub = TRAIN_BASES[base]?.pytorch ?? webllmFamilyOf(base)?.upstream;
+  if (hub) return { arg: hub, hub: true, note: null };
+  return {
+    arg: MODEL_FOLDER,
+    hub: false,
+    note: `${MODEL_FOLDER}: the folder where you saved ${label}'s PyTorch weights (config.json and safetensors), or their Hub id. The lab's copy (ONNX or MLC files) cannot be trained.`,
+  };
+}
 
 /** The kit's one command (training/README.md): Exp 2/3 continue the instilled adapter. */
 export function trainCommand(step: PaperStep, base: string): string {
   const dir = `sets/${SET_FOLDER[step]}`;
-  const known = TRAIN_BASES[base];
+  const { arg } = trainBaseArg(base);
+  const known = TRAIN_BASES[arg];
   const init = step === 'exp1' ? '' : ` --init-adapter sets/${SET_FOLDER.exp1}/adapter`;
   const flags = known ? ' ' + (step === 'exp1' ? known.instillFlags : '--device cpu') : '';
-  const command = `python training/train_lora.py --data ${dir} --base ${known?.pytorch ?? (base || 'MODEL')}${init}${flags} --out ${dir}/adapter`;
+  const command = `python training/train_lora.py --data ${dir} --base ${arg}${init}${flags} --out ${dir}/adapter`;
   return known ? `${command}  # ${known.times}` : command;
+}
+
+/** What a step's sizes cost: the set's examples, the kit's training steps, the time where it was measured, the evaluation's trials. */
+export interface StepCost {
+  train: number;
+  heldout: number;
+  /** Training steps with the kit's defaults (batch 8, 3 epochs). */
+  steps: number;
+  /** Training plus held-out checks, low and high, for a base measured here (TRAIN_BASES); null otherwise. */
+  seconds: [number, number] | null;
+  /** Trials of the matched evaluation (base + adapter and the base off the shelf), as the experiment form counts them. */
+  trials: number;
+}
+
+export function stepCost(set: BuiltSet, step: PaperStep, base: string): StepCost {
+  const { train, heldout } = set.manifest.lines;
+  const steps = Math.ceil(train / KIT.batch) * KIT.epochs;
+  const known = TRAIN_BASES[trainBaseArg(base).arg];
+  const checks = Math.min(heldout, KIT.evalLimit);
+  // The kit checks the held-out set before and after training.
+  const seconds = known ? ([0, 1].map((i) => steps * known.secondsPerStep[i] + 2 * checks * known.secondsPerCheck[i]) as [number, number]) : null;
+  const form = stepForm(set, step, { base: { id: base || 'MODEL', label: base, device: 'auto', dtype: 'auto', engine: 'auto' }, adapter: 'adapter', mode: 'adapter' });
+  const trials = trialCount(specFromForm(form), form.scenarioIds.length || form.scenarioCount);
+  return { train, heldout, steps, seconds, trials };
 }
 
 /** In-context analogue: how many correct self-reports to show, leaving at least one other context. */

@@ -9,11 +9,13 @@
  *
  * Screenshots: test-output/screenshots/replicate-*.png.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { unzipSync } from 'fflate';
 import { buildApp, newestRun, runEnded, screenshotter, stepTimer, writeFixtureWithAdapter } from './app-build';
 import { hasBrowser, launchChromium } from '../support/browser';
 import { serveStatic, type StaticServer } from '../support/static-server';
@@ -82,13 +84,25 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       await page.fill('input[name=replicate-decisions]', '3');
       await page.press('input[name=replicate-decisions]', 'Tab');
       const exp1 = page.getByTestId('step-exp1');
-      // (1) the instilling set, downloaded as files.
-      await exp1.getByTestId('download-exp1').click();
+      // The sizes' consequence, shown: 4 × 3 = 12 examples, 2 steps of 8 × 3 epochs.
+      await expect.poll(() => page.getByTestId('replicate-costs').locator('li[data-step=exp1]').textContent()).toMatch(/12 training examples .* 6 training steps/s);
+      // (1) the instilling set, downloaded as one zip (unzipping makes instill/).
+      const [zip] = await Promise.all([page.waitForEvent('download'), exp1.getByTestId('download-exp1').click()]);
       await exp1.getByTestId('downloaded-exp1').waitFor();
-      await expect.poll(() => downloads.slice().sort()).toEqual(expect.arrayContaining(['train.jsonl', 'heldout.jsonl', 'eval-spec.json', 'scenarios.csv', 'target_weights.csv']));
+      expect(zip.suggestedFilename()).toBe('instill.zip');
+      const unzipped = unzipSync(new Uint8Array(readFileSync((await zip.path())!)));
+      expect(Object.keys(unzipped)).toEqual(expect.arrayContaining(['train.jsonl', 'heldout.jsonl', 'eval-spec.json', 'scenarios.csv', 'target_weights.csv'].map((f) => `instill/${f}`)));
+      // No separate file downloads beside the zip.
+      expect(downloads.filter((n) => /\.(jsonl|json|csv)$/.test(n))).toEqual([]);
       // (2) the kit's command for this base model.
-      expect(await exp1.getByTestId('command-exp1').textContent()).toBe('python training/train_lora.py --data sets/instill --base /models/tiny-llama --out sets/instill/adapter');
+      // A served folder the lab cannot map to PyTorch weights: a placeholder and what goes there, never the web path.
+      expect(await exp1.getByTestId('command-exp1').textContent()).toBe('python training/train_lora.py --data sets/instill --base MODEL_FOLDER --out sets/instill/adapter');
+      expect(await exp1.getByTestId('base-note-exp1').textContent()).toContain("MODEL_FOLDER: the folder where you saved tiny-llama's PyTorch weights");
       expect(await page.getByTestId('command-exp2').textContent()).toContain('--init-adapter sets/instill/adapter');
+      // One layout for every step: the command never wraps, and Copy sits at the same x on each step.
+      const copyX = await Promise.all(['exp1', 'exp2', 'exp3'].map(async (s) => (await page.getByTestId(`copy-${s}`).boundingBox())!.x));
+      expect(new Set(copyX).size).toBe(1);
+      expect(await exp1.getByTestId('command-exp1').evaluate((el) => getComputedStyle(el).whiteSpace)).toBe('pre');
       // (3) the adapter trained on it (here: the fixture's).
       await page.selectOption('select[name=adapter-exp1]', '/adapters/instilled');
       expect(await exp1.getByTestId('adapter-exp1-chosen').textContent()).toContain('tiny-llama + instilled (/adapters/instilled)');
@@ -100,6 +114,8 @@ describe.skipIf(!hasBrowser)('Replicate the paper (Chromium, WASM)', () => {
       await exp1.getByTestId('evaluate-exp1').click();
       await page.getByTestId('spec-json').waitFor({ state: 'attached' });
       const spec1 = await specOf(page);
+      // The Scenarios field is fixed by the set's contexts, and says so.
+      expect(await page.getByTestId('scenarios-why').textContent()).toContain('4 chosen by hand');
       expect(spec1.paperStep).toBe('exp1');
       expect(spec1.scenarios.ids).toHaveLength(4);
       expect(spec1.models.map((m: { key: string; id: string; adapter?: { id: string } }) => [m.key, m.id, m.adapter?.id ?? null])).toEqual([
