@@ -5,11 +5,15 @@
  * A model's load is never counted: after a load (or pause) the next trial counts
  * only its own engine time. Conditions not started are estimated from trials of
  * the same kind (the same model first, then any), and reports not timed yet from
- * the decisions with a stated prior ratio. Pure: time is given.
+ * the decisions with a stated prior ratio. Predictions (issue 18) are their own
+ * kind, with their own pace; until one is timed they are taken to cost a report
+ * (a probability prediction is a short generated answer, a prompt as long as a
+ * report's). Pure: time is given.
  */
 import type { ConditionProgress, RunProgress } from '../lib/experiment/runner';
 
-type Kind = 'decision' | 'report';
+/** A trial's kind, as the runner names it (TrialResult.kind). */
+type Kind = 'decision' | 'report' | 'prediction';
 
 /**
  * Until a report has been timed, a report is taken to cost this many decisions: measured
@@ -41,7 +45,7 @@ export interface OverallPace {
   guessed: boolean;
 }
 
-const kindOf = (k: ConditionProgress['kind']): Kind => (k === 'decisions' ? 'decision' : 'report');
+const kindOf = (k: ConditionProgress['kind']): Kind => (k === 'decisions' ? 'decision' : k === 'predictions' ? 'prediction' : 'report');
 
 export class ConditionRates {
   private recent = new Map<string, number[]>();
@@ -76,14 +80,23 @@ export class ConditionRates {
     return xs && xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
   }
 
-  /** Seconds per trial of `kind` on `model`: measured (this model, then any), else from the other kind with the prior. */
+  /**
+   * Seconds per trial of `kind` on `model`: measured (this model, then any trial of the kind). Else a guess: reports
+   * and predictions stand in for each other (long prompts, short answers), decisions from them with the prior, and
+   * they from the decisions with it.
+   */
   secPerTrial(model: string, kind: Kind): { sec: number; guessed: boolean } | null {
-    const own = this.mean(`m:${model}|${kind}`) ?? this.mean(`k:${kind}`);
+    const measured = (k: Kind) => this.mean(`m:${model}|${k}`) ?? this.mean(`k:${k}`);
+    const own = measured(kind);
     if (own !== null) return { sec: own, guessed: false };
-    const other: Kind = kind === 'decision' ? 'report' : 'decision';
-    const o = this.mean(`m:${model}|${other}`) ?? this.mean(`k:${other}`);
-    if (o === null) return null;
-    return { sec: kind === 'report' ? o * REPORT_PER_DECISION_PRIOR : o / REPORT_PER_DECISION_PRIOR, guessed: true };
+    if (kind === 'decision') {
+      const answer = measured('report') ?? measured('prediction');
+      return answer === null ? null : { sec: answer / REPORT_PER_DECISION_PRIOR, guessed: true };
+    }
+    const answer = measured(kind === 'report' ? 'prediction' : 'report');
+    if (answer !== null) return { sec: answer, guessed: true };
+    const decision = measured('decision');
+    return decision === null ? null : { sec: decision * REPORT_PER_DECISION_PRIOR, guessed: true };
   }
 
   rows(progress: RunProgress | null, modelOf: (condition: string) => string = () => ''): ConditionRow[] {

@@ -4,10 +4,10 @@
  * always derived from the form, so what is shown, saved and run is the same.
  * Pure.
  */
-import { presetSpec, severalModelsSpec, SIMULATED_PRESET_MODELS, type PresetName } from '../lib/experiment/presets';
+import { causalSpec, presetSpec, selfPredictionSpec, severalModelsSpec, SIMULATED_PRESET_MODELS, type PresetName } from '../lib/experiment/presets';
 import { isSimulatedId } from '../lib/experiment/simulated';
 import { checkTemplates, PAPER_PROMPTS, type PromptTemplates } from '../lib/prompts';
-import { SpecError, validateSpec, type AdapterRef, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/experiment/spec';
+import { SpecError, validateSpec, type AdapterRef, type Condition, type DeviceChoice, type EngineChoice, type ExperimentSpec, type ModelRef, type ReportMode } from '../lib/experiment/spec';
 import { ScenarioFormatError, validateScenarioSet, type ScenarioSet } from '../lib/scenarios';
 import { withInContext } from '../lib/experiment/in-context';
 import type { PaperPhase, PaperStep } from '../lib/experiment/paper-figures';
@@ -68,6 +68,12 @@ export interface SpecForm {
   paperPhase?: PaperPhase;
   /** In-context self-report conditions, one per k, answers from the targets (kept from a loaded spec; absent = none). */
   inContext?: number[];
+  /**
+   * A loaded spec whose models and conditions the form cannot build (e.g. interventions or
+   * predictions of a shape no preset makes): they run as loaded, verbatim; the form's sizes,
+   * scenarios, seed and prompts still apply. Absent: the form builds them from the preset.
+   */
+  loaded?: { models: ModelRef[]; conditions: Condition[] };
 }
 
 export const PRESET_LABELS: Record<PresetName, string> = {
@@ -94,7 +100,17 @@ export const PRESET_BLURBS: Record<PresetName, string> = {
 
 /** Presets that compare several models (each a target, with observers). */
 export function isSeveralModels(preset: PresetName): boolean {
-  return preset === 'who-knows' || preset === 'simulated';
+  return preset === 'who-knows' || preset === 'simulated' || preset === 'self-prediction';
+}
+
+/** Presets that study one model on its own (no control): the causal preset. */
+export function isOneModel(preset: PresetName): boolean {
+  return preset === 'causal';
+}
+
+/** The fewest models a several-model preset needs (self-prediction: a model predicting itself is already an experiment). */
+export function minModels(preset: PresetName): number {
+  return preset === 'self-prediction' ? 1 : isSeveralModels(preset) ? 2 : 1;
 }
 
 /** The simulated preset's models as form choices. */
@@ -164,8 +180,9 @@ export function formFromPreset(
     preset,
     name: spec.name,
     model: sims ? sims[0] : model,
-    control: sims ? sims[1] : control,
-    others: sims ? sims.slice(2) : others,
+    // The causal preset studies one model: what the form shows is what runs.
+    control: sims ? sims[1] : isOneModel(preset) ? null : control,
+    others: sims ? sims.slice(2) : isOneModel(preset) ? [] : others,
     seed,
     scenarioSource: scenarios.scenarioSource,
     scenarioSet: scenarios.scenarioSet,
@@ -210,23 +227,60 @@ export function scenarioCountFor(form: SpecForm, previousAvailable: number, next
   return Math.max(1, Math.min(keep ? form.scenarioCount : presetCount, nextAvailable));
 }
 
+/** A deep copy of plain JSON data (structuredClone refuses the page store's reactive proxies). */
+function plainCopy<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+/** The models and conditions of the form's preset (sizes are set by specFromForm). */
+function presetPart(form: SpecForm): ExperimentSpec {
+  const control = form.control && form.control.id.trim() ? modelRef(form.control) : undefined;
+  const models = [modelRef(form.model), ...(control ? [control] : []), ...(form.others ?? []).filter((m) => m.id.trim()).map(modelRef)];
+  const none = { scenarios: 0, decisions: 0, reports: 0 };
+  const label = PRESET_LABELS[form.preset];
+  const observe = form.observe ? { observe: form.observe } : {};
+  if (form.preset === 'self-prediction') return selfPredictionSpec(label, none, models, { seed: form.seed, mode: form.mode, ...observe });
+  if (form.preset === 'causal') return causalSpec(label, none, [modelRef(form.model)], { seed: form.seed, mode: form.mode });
+  if (isSeveralModels(form.preset)) return severalModelsSpec(label, none, models, { seed: form.seed, mode: form.mode, ...observe });
+  return presetSpec(form.preset, { model: modelRef(form.model), control, seed: form.seed, mode: form.mode });
+}
+
 /** The spec the form stands for (not yet validated). */
 export function specFromForm(form: SpecForm): ExperimentSpec {
-  const control = form.control && form.control.id.trim() ? modelRef(form.control) : undefined;
-  const spec = isSeveralModels(form.preset)
-    ? severalModelsSpec(PRESET_LABELS[form.preset], { scenarios: 0, decisions: 0, reports: 0 }, [modelRef(form.model), ...(control ? [control] : []), ...(form.others ?? []).filter((m) => m.id.trim()).map(modelRef)], { seed: form.seed, mode: form.mode, ...(form.observe ? { observe: form.observe } : {}) })
-    : presetSpec(form.preset, { model: modelRef(form.model), control, seed: form.seed, mode: form.mode });
+  const spec = presetPart(form);
+  // A loaded spec the form cannot build runs with its own models and conditions.
+  if (form.loaded) {
+    spec.models = plainCopy(form.loaded.models);
+    spec.conditions = plainCopy(form.loaded.conditions);
+  }
   spec.name = form.name.trim() || spec.name;
   spec.decisionsPerScenario = form.decisionsPerScenario;
   spec.reportsPerScenario = form.reportsPerScenario;
-  spec.counterbalance = form.counterbalance ?? true;
+  // A preset that does not counterbalance (self-prediction) leaves the field out, as presetSpec does.
+  const counterbalance = form.counterbalance ?? true;
+  if (counterbalance || (spec.counterbalance !== undefined && !form.loaded)) spec.counterbalance = counterbalance;
+  else delete spec.counterbalance;
   const set = loadedSet(form);
   const source: ExperimentSpec['scenarios'] = set ? { source: 'inline', set } : { source: 'builtin' };
   spec.scenarios = form.scenarioIds.length ? { ...source, ids: [...form.scenarioIds] } : { ...source, count: form.scenarioCount };
   if (!samePrompts(form.prompts, PAPER_PROMPTS)) spec.prompts = { ...form.prompts };
   if (form.paperStep) spec.paperStep = form.paperStep;
   if (form.paperStep && form.paperPhase) spec.paperPhase = form.paperPhase;
-  return form.inContext?.length ? { ...withInContext(spec, form.inContext, 'target'), name: spec.name } : spec;
+  return form.inContext?.length && !form.loaded ? { ...withInContext(spec, form.inContext, 'target'), name: spec.name } : spec;
+}
+
+/** JSON with sorted keys: two specs' parts compared whatever order their fields were written in. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+/** Whether the form builds these models (keys, ids, adapters) and exactly these conditions. */
+function formBuilds(form: SpecForm, spec: ExperimentSpec): boolean {
+  const built = specFromForm(form);
+  const ids = (s: ExperimentSpec) => canonical(s.models.map((m) => [m.key, m.id, m.adapter ?? null]));
+  return ids(built) === ids(spec) && canonical(built.conditions) === canonical(spec.conditions);
 }
 
 function choiceFrom(ref: ModelRef | undefined): ModelChoice | null {
@@ -258,25 +312,33 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
       problems.push(...e.problems.map((p) => `scenarios.set: ${p.location}: ${p.message}`));
     }
   }
-  // Several models or observers: the several-model form (its models in spec order).
-  const several = spec.models.length > 2 || spec.conditions.some((c) => c.kind === 'reports' && c.observe);
-  const self = several ? spec.models[0] : (spec.models.find((m) => m.key === 'self') ?? spec.models[0]);
-  const control = several ? spec.models[1] : spec.models.find((m) => m.key === 'control');
-  const report = spec.conditions.find((c) => c.kind === 'reports' && !c.examples);
+  // Predictions: the self-prediction form; interventions: the causal form (one model); several
+  // models or observers: the several-model form (its models in spec order).
+  const predicts = spec.conditions.some((c) => c.kind === 'predictions');
+  const causal = !predicts && spec.conditions.some((c) => c.kind !== 'predictions' && c.intervention);
+  const several = predicts || (!causal && (spec.models.length > 2 || spec.conditions.some((c) => c.kind === 'reports' && c.observe)));
+  const self = several || causal ? spec.models[0] : (spec.models.find((m) => m.key === 'self') ?? spec.models[0]);
+  const control = causal ? undefined : several ? spec.models[1] : spec.models.find((m) => m.key === 'control');
+  const report = spec.conditions.find((c) => (c.kind === 'reports' && !c.examples) || c.kind === 'predictions');
   // In-context conditions with answers from the targets come back from their k (learned-weight answers need the run they came from).
   const inContext = [...new Set(spec.conditions.flatMap((c) => (c.kind === 'reports' && c.examples?.answers === 'target' ? [c.examples.k] : [])))].sort((a, b) => a - b);
   if (problems.length) throw new SpecError(problems);
-  const preset: PresetName = several
-    ? spec.models.every((m) => isSimulatedId(m.id)) ? 'simulated' : 'who-knows'
-    : spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
-  return {
+  const preset: PresetName = predicts
+    ? 'self-prediction'
+    : causal
+      ? 'causal'
+      : several
+        ? spec.models.every((m) => isSimulatedId(m.id)) ? 'simulated' : 'who-knows'
+        : spec.decisionsPerScenario >= 50 || (spec.scenarios.count ?? 0) > 20 ? 'paper' : 'classroom';
+  const observed = (kind: Condition['kind']) => [...new Set(spec.conditions.flatMap((c) => (c.kind === kind && c.kind !== 'decisions' && c.observe ? [c.observe.k] : [])))].sort((a, b) => a - b);
+  const form: SpecForm = {
     preset,
     name: spec.name,
     model: choiceFrom(self)!,
     control: choiceFrom(control),
     others: several ? spec.models.slice(2).map((m) => choiceFrom(m)!) : [],
     // A loaded spec runs as loaded: its observers' k values, not the preset's.
-    ...(several ? { observe: [...new Set(spec.conditions.flatMap((c) => (c.kind === 'reports' && c.observe ? [c.observe.k] : [])))].sort((a, b) => a - b) } : {}),
+    ...(several ? { observe: observed(predicts ? 'predictions' : 'reports') } : {}),
     seed: spec.seed,
     scenarioSource: scenarioSet ? 'file' : 'builtin',
     scenarioSet,
@@ -291,6 +353,12 @@ export function formFromSpec(spec: ExperimentSpec): SpecForm {
     ...(spec.paperPhase ? { paperPhase: spec.paperPhase } : {}),
     ...(inContext.length ? { inContext } : {}),
   };
+  // Interventions and predictions the form cannot build run as loaded (and the form says so), never dropped.
+  if ((predicts || causal) && !formBuilds(form, spec)) {
+    form.loaded = { models: plainCopy(spec.models), conditions: plainCopy(spec.conditions) };
+    delete form.inContext;
+  }
+  return form;
 }
 
 export interface FormCheck {
@@ -304,9 +372,9 @@ export function checkForm(form: SpecForm, availableScenarios: number): FormCheck
   if (!form.model.id.trim()) problems.push('Choose a model to study (Models tab).');
   if (form.control && form.control.id.trim() && sameModelChoice(form.control, form.model))
     problems.push('The control model must be a different model from the one studied (another model, or the same base with or without its adapter).');
-  if (isSeveralModels(form.preset)) {
+  if (isSeveralModels(form.preset) && !form.loaded) {
     const chosen = [form.model, form.control, ...(form.others ?? [])].filter((m): m is ModelChoice => !!m && !!m.id.trim());
-    if (chosen.length < 2) problems.push(`${PRESET_LABELS[form.preset]} compares models: choose at least two.`);
+    if (chosen.length < minModels(form.preset)) problems.push(`${PRESET_LABELS[form.preset]} compares models: choose at least two.`);
     if (chosen.some((m, i) => chosen.slice(0, i).some((n) => sameModelChoice(m, n)))) problems.push('Each model can be in the experiment once.');
   }
   if (form.scenarioSource === 'file' && !form.scenarioSet)

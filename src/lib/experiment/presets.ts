@@ -201,6 +201,7 @@ export function presetSpec(name: PresetName, opts: PresetOptions): ExperimentSpe
   };
 }
 
-export const PRESETS: readonly PresetName[] = ['classroom', 'paper', 'who-knows', 'simulated'];
-/** Every preset `cli run --preset` takes: the page's picker (PRESETS) and the intervention presets of issue 18. */
-export const CLI_PRESETS: readonly PresetName[] = [...PRESETS, 'causal', 'self-prediction'];
+/** The page's preset picker, in its order. */
+export const PRESETS: readonly PresetName[] = ['classroom', 'paper', 'who-knows', 'simulated', 'causal', 'self-prediction'];
+/** Every preset `cli run --preset` takes: the same as the page's. */
+export const CLI_PRESETS: readonly PresetName[] = PRESETS;
