@@ -37,6 +37,24 @@ const SIZES: Record<PresetName, { scenarios: number; decisions: number; reports:
 export const SELF_PREDICTION_K: readonly number[] = [0, 5, 20];
 
 /**
+ * The models of a several-model spec keyed m1, m2, …, each with its decisions and, when an
+ * observer is shown k > 0 of them, a pool of max k example decisions (then `more(m)` after
+ * them): the part the several-models and self-prediction presets share.
+ */
+function decidersWithPools(models: readonly Omit<ModelRef, 'key'>[], observe: readonly number[], more: (m: ModelRef) => Condition[] = () => []) {
+  const ks = [...new Set(observe)].sort((a, b) => a - b);
+  const poolSize = Math.max(0, ...ks);
+  const keyed: ModelRef[] = models.map((m, i) => ({ key: `m${i + 1}`, ...m }));
+  const conditions: Condition[] = [];
+  for (const m of keyed) {
+    conditions.push({ kind: 'decisions', key: `decide-${m.key}`, model: m.key });
+    if (poolSize > 0) conditions.push({ kind: 'decisions', key: `pool-${m.key}`, model: m.key, pool: poolSize });
+    conditions.push(...more(m));
+  }
+  return { ks, keyed, conditions };
+}
+
+/**
  * "Can it predict itself?" (issue 18): per model, its decisions, an example pool,
  * and predictions of each of its decisions (its P(A) and its choice) by itself
  * and by every model as an observer shown k = 0, 5, 20 of its pool decisions.
@@ -48,14 +66,7 @@ export function selfPredictionSpec(
   opts: { seed?: string; mode?: ReportMode; observe?: readonly number[] } = {},
 ): ExperimentSpec {
   const mode = opts.mode ?? 'constrained';
-  const ks = [...new Set(opts.observe ?? SELF_PREDICTION_K)].sort((a, b) => a - b);
-  const poolSize = Math.max(0, ...ks);
-  const keyed: ModelRef[] = models.map((m, i) => ({ key: `m${i + 1}`, ...m }));
-  const conditions: Condition[] = [];
-  for (const t of keyed) {
-    conditions.push({ kind: 'decisions', key: `decide-${t.key}`, model: t.key });
-    if (poolSize > 0) conditions.push({ kind: 'decisions', key: `pool-${t.key}`, model: t.key, pool: poolSize });
-  }
+  const { ks, keyed, conditions } = decidersWithPools(models, opts.observe ?? SELF_PREDICTION_K);
   for (const predict of ['probability', 'choice'] as const)
     for (const t of keyed) {
       conditions.push({ kind: 'predictions', key: `predict-${predict}-${t.key}`, reporter: t.key, about: `decide-${t.key}`, predict, mode });
@@ -143,15 +154,9 @@ export function severalModelsSpec(
   opts: { seed?: string; mode?: ReportMode; observe?: readonly number[] } = {},
 ): ExperimentSpec {
   const mode = opts.mode ?? 'constrained';
-  const ks = [...new Set(opts.observe ?? DEFAULT_OBSERVE_K)].sort((a, b) => a - b);
-  const poolSize = Math.max(0, ...ks);
-  const keyed: ModelRef[] = models.map((m, i) => ({ key: `m${i + 1}`, ...m }));
-  const conditions: Condition[] = [];
-  for (const m of keyed) {
-    conditions.push({ kind: 'decisions', key: `decide-${m.key}`, model: m.key });
-    if (poolSize > 0) conditions.push({ kind: 'decisions', key: `pool-${m.key}`, model: m.key, pool: poolSize });
-    conditions.push({ kind: 'reports', key: `report-${m.key}`, reporter: m.key, about: `decide-${m.key}`, mode });
-  }
+  const { ks, keyed, conditions } = decidersWithPools(models, opts.observe ?? DEFAULT_OBSERVE_K, (m) => [
+    { kind: 'reports', key: `report-${m.key}`, reporter: m.key, about: `decide-${m.key}`, mode },
+  ]);
   for (const r of keyed)
     for (const k of ks)
       for (const t of k === 0 ? [r] : keyed)
