@@ -7,15 +7,16 @@
 #
 #   training/real-exp1.sh [OUT_DIR]          (default runs/real-exp1; an existing OUT_DIR is reused)
 #
-# Sizes and settings are environment variables (defaults sized for ~20 min of training on 2 shared
-# cores; the paper: 100 contexts × 50 decisions, 3 epochs):
+# Sizes and settings are environment variables (defaults: few contexts, many decisions each, so that
+# each context's rule can be learned from its own examples; about 30 min of training on 2 cores;
+# the paper: 100 contexts × 50 decisions, 3 epochs):
 #   SCENARIOS DECISIONS HELDOUT EPOCHS LR RANK TOP_LAYERS BATCH EVAL_DECISIONS EVAL_REPORTS SEED KIT_FLAGS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=$(realpath -m "${1:-runs/real-exp1}")
-SCENARIOS=${SCENARIOS:-8} DECISIONS=${DECISIONS:-40} HELDOUT=${HELDOUT:-4}
-EPOCHS=${EPOCHS:-3} LR=${LR:-2e-4} RANK=${RANK:-16} TOP_LAYERS=${TOP_LAYERS:-10} BATCH=${BATCH:-8}
-EVAL_DECISIONS=${EVAL_DECISIONS:-30} EVAL_REPORTS=${EVAL_REPORTS:-4} SEED=${SEED:-real-exp1}
+SCENARIOS=${SCENARIOS:-2} DECISIONS=${DECISIONS:-96} HELDOUT=${HELDOUT:-8}
+EPOCHS=${EPOCHS:-3} LR=${LR:-3e-4} RANK=${RANK:-16} TOP_LAYERS=${TOP_LAYERS:-10} BATCH=${BATCH:-8}
+EVAL_DECISIONS=${EVAL_DECISIONS:-40} EVAL_REPORTS=${EVAL_REPORTS:-4} SEED=${SEED:-real-exp1}
 KIT_FLAGS=${KIT_FLAGS:---dropout 0 --eval-limit 32}
 PY=${PYTHON:-.venv/bin/python}
 mkdir -p "$OUT"
