@@ -5,7 +5,7 @@
 #   model alone ("before") and with the adapter plus the off-the-shelf base as control ("after")
 #   (cli run) → cli analyze --run --json → one table. Every step prints its time.
 #
-#   training/real-exp1.sh [OUT_DIR]          (default runs/real-exp1; an existing OUT_DIR is reused)
+#   npm install && training/real-exp1.sh [OUT_DIR]          (default runs/real-exp1; an existing OUT_DIR is reused)
 #
 # Sizes and settings are environment variables (defaults: few contexts, many decisions each, so that
 # each context's rule can be learned from its own examples; about 30 min of training on 2 cores;
@@ -23,6 +23,8 @@ mkdir -p "$OUT"
 T0=$(date +%s)
 step() { local s=$(date +%s); echo "== $1"; shift; "$@"; echo "   ($(( $(date +%s) - s )) s)"; }
 
+# From nothing: the project's Python environment (.venv; made once, then reused) unless PYTHON is given.
+if [ -z "${PYTHON:-}" ]; then step "the Python environment (npm run pyenv)" npm run -s pyenv; fi
 model_json() { "$PY" python/real_model.py | tail -1 > "$OUT/real-model.json"; }
 step "the real model (converted once, then cached)" model_json
 HF=$(node -p "require('$OUT/real-model.json').hf")
