@@ -11,6 +11,9 @@ import { engineRows } from '../src/app/engine-choice';
 import { formFromSpec, specFromForm } from '../src/app/spec-form';
 import { presetSpec } from '../src/lib/experiment/presets';
 import { validateSpec, SpecError } from '../src/lib/experiment/spec';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readableError } from '../src/lib/engine/types';
 import { startFakeServer, type FakeServer } from './support/fake-openai-server';
 
 let fake: FakeServer;
@@ -27,6 +30,22 @@ describe('model servers in the lab', () => {
     expect(c.probe).toMatchObject({ logprobs: true, topLogprobs: 20, exactLabels: true, constrained: 'json_schema' });
     expect(c.probe.notes.join(' ')).toMatch(/Decisions: exact.*response_format json_schema/s);
     await expect(connectServer('ftp://example')).rejects.toThrow(/\[server_unreachable\].*not an http:\/\/ or https:\/\/ address/);
+  });
+
+  it('a wrong address that answers with a web page gets words, never the page’s HTML', async () => {
+    // What a user meets: the lab's own dev server (200, index.html for any path) or a proxy's 404 page.
+    const page = '<!doctype html><html><head><title>Introspection Lab</title></head><body><div id="app"></div><script src="/x.js"></script></body></html>';
+    for (const status of [200, 404]) {
+      const http: Server = createServer((_q, r) => r.writeHead(status, { 'Content-Type': 'text/html' }).end(page));
+      await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      const err = await connectServer(url).catch((e) => e);
+      http.close();
+      const shown = readableError(err);
+      expect(shown).toMatch(/web page titled "Introspection Lab", not a model server's JSON: check the address .*\/v1/);
+      expect(shown).not.toMatch(/<|\[server_error\]/);
+      expect(shown).toContain(url);
+    }
   });
 
   it('names a served model in a select value and reads it back', () => {

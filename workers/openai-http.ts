@@ -32,6 +32,17 @@ export function normalizeBaseUrl(url: string): string {
   return u;
 }
 
+/**
+ * A reply that is a web page, not an API's JSON: a wrong address (the lab's own dev server, a
+ * proxy's error page, a base URL without /v1) answers with HTML. Say so in words, with the
+ * page's title, never the markup.
+ */
+export function webPageWords(body: string): string | null {
+  if (!/^\s*(<!doctype html|<html|<head|<body|<\?xml|<[a-z]+[\s>])/i.test(body)) return null;
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.replace(/\s+/g, ' ').trim();
+  return `a web page${title ? ` titled "${title.slice(0, 80)}"` : ''}, not a model server's JSON: check the address (an OpenAI-compatible server's base URL usually ends in /v1, e.g. http://127.0.0.1:8080/v1)`;
+}
+
 /** The server's own words from an error body: OpenAI's {error: {message}}, FastAPI's {detail}, Ollama's {error}, or the text. */
 export function serverWords(body: string): string {
   try {
@@ -42,9 +53,9 @@ export function serverWords(body: string): string {
     if (typeof j.message === 'string') return j.message;
     if (j.detail !== undefined) return typeof j.detail === 'string' ? j.detail : JSON.stringify(j.detail);
   } catch {
-    /* not JSON: the text itself */
+    /* not JSON: the text itself, unless it is a web page */
   }
-  return body.trim().slice(0, 500) || '(empty body)';
+  return webPageWords(body) ?? (body.trim().slice(0, 500) || '(empty body)');
 }
 
 export class ServerClient {
@@ -98,7 +109,7 @@ export class ServerClient {
         try {
           return JSON.parse(text) as T;
         } catch {
-          throw new EngineError('server_error', `${url} answered with something that is not JSON: ${text.slice(0, 200)}`);
+          throw new EngineError('server_error', `${url} answered with ${webPageWords(text) ?? `something that is not JSON: ${text.slice(0, 200)}`}`);
         }
       }
       if (RETRY.has(res.status) && attempt < retries) {

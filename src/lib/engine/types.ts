@@ -201,6 +201,11 @@ const USER_MESSAGES: Record<EngineErrorCode, string> = {
   unknown: 'The engine failed unexpectedly.',
 };
 
+/** What a person reads: the message without its "[code]" prefix (the prefix is for code, across workers). */
+export function readableError(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/^\[\w+\]\s*/, '');
+}
+
 /**
  * An error with a code the UI can act on and a message a user can read. The
  * code travels in the message text so it survives comlink's error transfer.

@@ -1,5 +1,5 @@
 /** Connected model servers (OpenAI-compatible): their models and what they support; keys in memory unless remembered. */
-import { EngineError } from '../../lib/engine/types';
+import { readableError } from '../../lib/engine/types';
 import { connectServer, readServers, writeServers, type ServerConnection } from '../../app/servers';
 
 class ServersStore {
@@ -22,7 +22,7 @@ class ServersStore {
       writeServers(this.list);
       return c;
     } catch (e) {
-      this.error = EngineError.from(e).message;
+      this.error = readableError(e);
       return null;
     } finally {
       this.busy = false;
