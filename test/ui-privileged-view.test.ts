@@ -15,6 +15,8 @@ import {
   modelInfo,
   modelLabel,
   observerCharts,
+  curveOverlaps,
+  BAND_COLOR,
   observersCsv,
   OKABE_ITO,
   verdictRows,
@@ -101,6 +103,22 @@ describe('privileged-access view rows', () => {
     expect(first.worth?.relation).toBe('above_max');
     expect(second.series).toEqual([]);
     expect(second.ks).toEqual([]);
+  });
+
+  it('observer curves: the self band never wears a curve’s colour, each curve has its own marker shape, and curves on top of each other are named', () => {
+    // The target observing itself: its curve has the target's colour, so the band must not.
+    const pa = sample();
+    pa.observers.push({ reporter: 'self', target: 'self', k: 0, r: 0.105, ci: [0, 0.2], n_points: 50 }, { reporter: 'self', target: 'self', k: 10, r: 0.9, ci: [0.8, 1], n_points: 50 });
+    const [first] = observerCharts(pa);
+    expect(first.series.map((s) => s.label)).toContain('Self-observation: tiny-llama');
+    expect(first.band?.color).toBe(BAND_COLOR);
+    for (const s of first.series) expect(s.color).not.toBe(first.band?.color);
+    expect(new Set(first.series.map((s) => s.shape)).size).toBe(first.series.length);
+    // At k = 0: sim 0.1 and self 0.105 meet (b 0.2 and the statistician 0 do not); at k = 10 nothing meets.
+    expect(first.overlaps).toEqual([{ k: 0, labels: ['Observer: sim:native (simulated)', 'Self-observation: tiny-llama'] }]);
+    const at = (label: string, r: number) => ({ key: label, label, kind: 'observer' as const, color: '', shape: 'circle' as const, simulated: false, points: [{ k: 3, r, ci: [r, r] as [number, number] }] });
+    expect(curveOverlaps([at('a', 0.5), at('b', 0.51), at('c', 0.52), at('d', 0.9), at('e', 0.6)])).toEqual([{ k: 3, labels: ['a', 'b', 'c'] }]);
+    expect(curveOverlaps([at('a', 0.5), at('b', NaN)])).toEqual([]);
   });
 
   it('grouped bars: per target the self-report first, each model keeping one colour', () => {

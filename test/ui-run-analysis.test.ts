@@ -16,6 +16,8 @@ import { analysisToJson, analyzeExperiment } from '../src/lib/analysis';
 import { analyzeRun, analysisInput, decisionsOf, reportsOf, scatterPoints, scenarioTrials } from '../src/app/run-analysis';
 import { exportPrefix, parseRunJson, runCsvFiles, runJson, RunImportError } from '../src/app/exports';
 import { analyzeFiles } from '../cli/analyze';
+import { privilegedAccessOf } from '../src/app/privileged-access';
+import { barGroups, heatmapCells, observerCharts, verdictRows } from '../src/app/privileged-view';
 import { SimulatedAgent } from './support/simulated-agent';
 import { MemoryStore } from './support/memory-store';
 import { toyScenarios } from './support/toy-scenarios';
@@ -165,6 +167,22 @@ describe('run exports', () => {
     expect(files['weight_reports.csv']).toBe(files['weight_reports_self-report.csv']);
     expect(files['weight_reports.csv']).not.toContain('control-report');
     expect(exportPrefix(record)).toMatch(/^classroom-demo-sim$/);
+  });
+
+  it('Classroom with a control: the control only reports, so it is a row of the matrix and never a target (no n/a column, bars, curves or verdict)', () => {
+    for (const rec of [record, { ...record, results: record.results.slice(0, 5) }, { ...record, results: [] }]) {
+      const pa = privilegedAccessOf(rec)!;
+      expect(pa.models.map((m) => [m.key, m.decides])).toEqual([['self', true], ['control', false]]);
+      const heat = heatmapCells(pa);
+      expect(heat.keys).toEqual(['self', 'control']);
+      expect(heat.targets).toEqual(['self']);
+      expect(heat.cells.map((c) => `${c.reporter}>${c.target}`)).toEqual(['self>self', 'control>self']);
+      expect(barGroups(pa).map((g) => g.target)).toEqual(['self']);
+      expect(observerCharts(pa).map((c) => c.target)).toEqual(['self']);
+      expect(verdictRows(pa).map((v) => v.target)).toEqual(['self']);
+    }
+    const full = heatmapCells(privilegedAccessOf(record)!);
+    expect(full.cells.every((c) => Number.isFinite(c.r))).toBe(true); // finished: no n/a cell left
   });
 
   it('round-trips run.json and refuses broken files with a reason', () => {

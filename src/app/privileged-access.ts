@@ -134,7 +134,7 @@ export function privilegedAccessOf(record: RunRecord, opts: PrivilegedOptions = 
   const observerKs = [...observerGroups.values()].map((g) => g.k);
   const done = byId.size;
   return privilegedAccess({
-    models: spec.models.map(paModel),
+    models: spec.models.map((m) => ({ ...paModel(m), decides: decisionConds.some((c) => c.model === m.key && c.pool === undefined && !c.intervention) })),
     scenarios,
     learned,
     reported,

@@ -17,6 +17,14 @@ import { modelLabel } from './privileged-access';
 export const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442'];
 /** The statistical observer's line: the text colour (black, or white in the dark theme), dashed in the chart. */
 export const STAT_COLOR = 'var(--text)';
+/**
+ * The self-report band in an observer chart: a neutral grey, not the target's colour, because the
+ * target's own self-observation curve already wears that colour in the same chart.
+ */
+export const BAND_COLOR = '#7a7a7a';
+/** Marker shapes (d3 symbol names), one per curve in a chart, so curves that meet stay told apart. */
+export const CURVE_SHAPES = ['circle', 'square', 'triangle', 'diamond', 'star', 'wye', 'cross'] as const;
+export type CurveShape = (typeof CURVE_SHAPES)[number];
 
 export { modelLabel };
 
@@ -39,6 +47,11 @@ export function modelInfo(pa: PrivilegedAccess): ModelInfo {
   };
 }
 
+/** The models that are targets: those that make decisions of their own (a control that only reports is a reporter only). */
+export function targetKeys(pa: PrivilegedAccess): string[] {
+  return pa.models.filter((m) => m.decides !== false).map((m) => m.key);
+}
+
 /** A matrix cell as drawn (r NaN and n 0 where the analysis has none yet). */
 export interface HeatCell extends PAMatrixCell {
   /** Either model is simulated. */
@@ -47,13 +60,17 @@ export interface HeatCell extends PAMatrixCell {
   title: string;
 }
 
-/** The reporter × target matrix, every cell present (NaN where the analysis has none yet), in the spec's model order. */
-export function heatmapCells(pa: PrivilegedAccess): { keys: string[]; cells: HeatCell[] } {
+/**
+ * The reporter × target matrix, every cell present (NaN where the analysis has none yet), in the
+ * spec's model order: a row per model, a column per target (a report-only control has no column).
+ */
+export function heatmapCells(pa: PrivilegedAccess): { keys: string[]; targets: string[]; cells: HeatCell[] } {
   const info = modelInfo(pa);
   const keys = pa.models.map((m) => m.key);
+  const targets = targetKeys(pa);
   const cells: HeatCell[] = [];
   for (const reporter of keys)
-    for (const target of keys) {
+    for (const target of targets) {
       const c = pa.matrix.find((x) => x.reporter === reporter && x.target === target);
       const r = c?.r ?? NaN;
       const ci: [number, number] = c?.ci ?? [NaN, NaN];
@@ -70,7 +87,7 @@ export function heatmapCells(pa: PrivilegedAccess): { keys: string[]; cells: Hea
         title: `${info.label(reporter)} describing ${self ? 'itself' : info.label(target)}: r = ${fmt(r)}, 95 % interval ${fmt(ci[0])} to ${fmt(ci[1])}, n = ${n}`,
       });
     }
-  return { keys, cells };
+  return { keys, targets, cells };
 }
 
 export interface CurvePoint {
@@ -84,8 +101,16 @@ export interface CurveSeries {
   label: string;
   kind: 'observer' | 'statistical';
   color: string;
+  /** Its markers' shape: no two curves of a chart share one. */
+  shape: CurveShape;
   simulated: boolean;
   points: CurvePoint[];
+}
+
+/** Where two or more curves of a chart lie on top of each other: drawn side by side and said under the chart. */
+export interface CurveOverlap {
+  k: number;
+  labels: string[];
 }
 
 export interface SelfBand {
@@ -104,6 +129,32 @@ export interface ObserverChart {
   /** The target's self-report r (the diagonal cell) as a band across k. */
   band: SelfBand | null;
   worth: PAWorth | null;
+  overlaps: CurveOverlap[];
+}
+
+/** Points closer than this in r are hard to tell apart at the chart's size (about 3 px of 320). */
+const OVERLAP_R = 0.02;
+
+/** Per k, the groups of curves whose points lie within OVERLAP_R of each other. */
+export function curveOverlaps(series: CurveSeries[]): CurveOverlap[] {
+  const ks = [...new Set(series.flatMap((s) => s.points.map((p) => p.k)))].sort((a, b) => a - b);
+  const out: CurveOverlap[] = [];
+  for (const k of ks) {
+    const at = series
+      .flatMap((s) => s.points.filter((p) => p.k === k && Number.isFinite(p.r)).map((p) => ({ label: s.label, r: p.r })))
+      .sort((a, b) => a.r - b.r);
+    let group: typeof at = [];
+    const flush = () => {
+      if (group.length > 1) out.push({ k, labels: group.map((g) => g.label) });
+      group = [];
+    };
+    for (const p of at) {
+      if (group.length && p.r - group[group.length - 1].r > OVERLAP_R) flush();
+      group.push(p);
+    }
+    flush();
+  }
+  return out;
 }
 
 const byK = (a: { k: number }, b: { k: number }) => a.k - b.k;
@@ -111,14 +162,15 @@ const byK = (a: { k: number }, b: { k: number }) => a.k - b.k;
 /** One chart per target: r against k for each observer of it and the statistical observer. */
 export function observerCharts(pa: PrivilegedAccess): ObserverChart[] {
   const info = modelInfo(pa);
-  return pa.models.map(({ key: target }) => {
+  return targetKeys(pa).map((target) => {
     const obs = pa.observers.filter((o) => o.target === target);
     const reporters = [...new Set(obs.map((o) => o.reporter))];
-    const series: CurveSeries[] = reporters.map((reporter) => ({
+    const series: CurveSeries[] = reporters.map((reporter, i) => ({
       key: `obs:${reporter}`,
       label: `${reporter === target ? 'Self-observation' : 'Observer'}: ${info.label(reporter)}`,
       kind: 'observer',
       color: info.color(reporter),
+      shape: CURVE_SHAPES[i % CURVE_SHAPES.length],
       simulated: info.simulated(reporter),
       points: obs.filter((o) => o.reporter === reporter).sort(byK).map(({ k, r, ci }) => ({ k, r, ci })),
     }));
@@ -129,6 +181,7 @@ export function observerCharts(pa: PrivilegedAccess): ObserverChart[] {
         label: 'Statistical observer (logistic regression)',
         kind: 'statistical',
         color: STAT_COLOR,
+        shape: CURVE_SHAPES[reporters.length % CURVE_SHAPES.length],
         simulated: false,
         points: stat.map(({ k, r, ci }) => ({ k, r, ci })),
       });
@@ -139,8 +192,9 @@ export function observerCharts(pa: PrivilegedAccess): ObserverChart[] {
       targetLabel: info.label(target),
       ks,
       series,
-      band: self ? { key: `self:${target}`, label: `Self-report: ${info.label(target)}`, r: self.r, ci: self.ci, color: info.color(target) } : null,
+      band: self ? { key: `self:${target}`, label: `Self-report: ${info.label(target)}`, r: self.r, ci: self.ci, color: BAND_COLOR } : null,
       worth: pa.worth.find((w) => w.target === target) ?? null,
+      overlaps: curveOverlaps(series),
     };
   });
 }
@@ -164,7 +218,7 @@ export interface BarGroup {
 /** Per target: the self-report first, then each other reporter (spec order). */
 export function barGroups(pa: PrivilegedAccess): BarGroup[] {
   const info = modelInfo(pa);
-  return pa.models.map(({ key: target }) => {
+  return targetKeys(pa).map((target) => {
     const cells = pa.matrix.filter((c) => c.target === target);
     const ordered = [...cells.filter((c) => c.self), ...cells.filter((c) => !c.self)];
     return {
@@ -207,7 +261,7 @@ export function describeOther(key: string | null, info: ModelInfo): string | nul
 
 export function verdictRows(pa: PrivilegedAccess): VerdictRow[] {
   const info = modelInfo(pa);
-  return pa.models.map(({ key: target }) => {
+  return targetKeys(pa).map((target) => {
     const verdict = pa.verdicts.find((v) => v.target === target) ?? null;
     const p = pa.partial.find((x) => x.target === target);
     return {

@@ -15,6 +15,11 @@ export interface PAModel {
   label: string;
   /** A simulated model (`sim:` id): a teaching and testing tool, never a result. */
   simulated: boolean;
+  /**
+   * Whether the spec has it make decisions of its own: a control that only reports (Classroom with a
+   * control) has no learned weights, so it is never a target. Absent in older exports: taken as true.
+   */
+  decides?: boolean;
 }
 
 export interface PAMatrixCell {
