@@ -16,6 +16,7 @@ import {
   modelLabel,
   observerCharts,
   curveOverlaps,
+  overlapSentences,
   BAND_COLOR,
   observersCsv,
   OKABE_ITO,
@@ -119,6 +120,10 @@ describe('privileged-access view rows', () => {
     const at = (label: string, r: number) => ({ key: label, label, kind: 'observer' as const, color: '', shape: 'circle' as const, simulated: false, points: [{ k: 3, r, ci: [r, r] as [number, number] }] });
     expect(curveOverlaps([at('a', 0.5), at('b', 0.51), at('c', 0.52), at('d', 0.9), at('e', 0.6)])).toEqual([{ k: 3, labels: ['a', 'b', 'c'] }]);
     expect(curveOverlaps([at('a', 0.5), at('b', NaN)])).toEqual([]);
+    expect(overlapSentences([{ k: 0, labels: ['b', 'a'] }, { k: 5, labels: ['a', 'b'] }, { k: 20, labels: ['a', 'b'] }, { k: 5, labels: ['c', 'd'] }])).toEqual([
+      'At k = 0, 5 and 20 these curves lie on top of each other (drawn side by side): a; b.',
+      'At k = 5 these curves lie on top of each other (drawn side by side): c; d.',
+    ]);
   });
 
   it('grouped bars: per target the self-report first, each model keeping one colour', () => {

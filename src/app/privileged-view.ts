@@ -135,6 +135,20 @@ export interface ObserverChart {
 /** Points closer than this in r are hard to tell apart at the chart's size (about 3 px of 320). */
 const OVERLAP_R = 0.02;
 
+/** The overlaps in words: one sentence per set of curves, naming every k where they meet. */
+export function overlapSentences(overlaps: CurveOverlap[]): string[] {
+  const byCurves = new Map<string, { labels: string[]; ks: number[] }>();
+  for (const o of overlaps) {
+    const labels = [...o.labels].sort();
+    const id = labels.join('\u0000');
+    const g = byCurves.get(id) ?? { labels, ks: [] };
+    g.ks.push(o.k);
+    byCurves.set(id, g);
+  }
+  const list = (ks: number[]) => (ks.length === 1 ? `${ks[0]}` : `${ks.slice(0, -1).join(', ')} and ${ks[ks.length - 1]}`);
+  return [...byCurves.values()].map((g) => `At k = ${list(g.ks)} these curves lie on top of each other (drawn side by side): ${g.labels.join('; ')}.`);
+}
+
 /** Per k, the groups of curves whose points lie within OVERLAP_R of each other. */
 export function curveOverlaps(series: CurveSeries[]): CurveOverlap[] {
   const ks = [...new Set(series.flatMap((s) => s.points.map((p) => p.k)))].sort((a, b) => a - b);
