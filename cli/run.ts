@@ -41,7 +41,7 @@ const HELP = `usage: npm run cli -- run (SPEC.json | --preset classroom|paper|wh
                         --control BASE then asks the base model as the off-the-shelf control
   --adapter-scale S     multiply the adapter's own scale (default 1 = as trained)
   --device cpu          Node runs on the CPU (onnxruntime-node); wasm/webgpu run in the browser lab
-  --dtype DTYPE         auto | fp32 | fp16 | q8 | q4 | q4f16 (default auto)
+  --dtype DTYPE         auto | fp32 | fp16 | q8 | q4 | q4f16 (default auto: fp32, the model's own numbers, unless its file is over 4.5 GB)
   --mode MODE           constrained | free self-reports (presets only; default constrained)
   --seed SEED           experiment seed (presets only)
   --scenarios N --decisions N --reports N   resize a preset

@@ -47,10 +47,13 @@ describe('chooseBuild: the build "auto" loads, and why', () => {
     expect(own).toEqual(['fp32']);
     expect(WASM_MEASURED.q8.trialsPerS).toBeGreaterThan(WASM_MEASURED.q4.trialsPerS);
   });
-  it('on WebGPU, the smallest build the GPU runs; in Node, as before (q8 first)', () => {
+  it('on WebGPU, the smallest build the GPU runs; in Node (the CLI), fp32 — the model’s own numbers — unless it is too large', () => {
     expect(chooseBuild('webgpu', { shaderF16: true, available: all }).dtype).toBe('q4f16');
     expect(chooseBuild('webgpu', { shaderF16: false, available: all }).dtype).toBe('q4');
-    expect(chooseBuild('cpu', { available: all, sizeMB: { fp32: 10 } }).dtype).toBe('q8');
+    expect(chooseBuild('cpu', { available: all, sizeMB: { fp32: 539 } })).toMatchObject({ dtype: 'fp32', reason: expect.stringContaining("model's own numbers") });
+    expect(chooseBuild('cpu', { available: all }).dtype).toBe('fp32');
+    expect(chooseBuild('cpu', { available: all, sizeMB: { fp32: 28_000 } })).toMatchObject({ dtype: 'q8', reason: expect.stringContaining('too large') });
+    expect(chooseBuild('cpu', { available: ['q4', 'q8'] }).dtype).toBe('q8');
   });
 });
 

@@ -5,7 +5,9 @@
 #   model alone ("before") and with the adapter plus the off-the-shelf base as control ("after")
 #   (cli run) → cli analyze --run --json → one table. Every step prints its time.
 #
-#   npm install && training/real-exp1.sh [OUT_DIR]          (default runs/real-exp1; an existing OUT_DIR is reused)
+#   npm install && training/real-exp1.sh [OUT_DIR]          (default runs/real-exp1)
+#   An OUT_DIR that already holds a trained adapter (kit.json) is evaluated again without retraining;
+#   delete it, or give a new one, to train anew.
 #
 # Sizes and settings are environment variables (defaults: few contexts, many decisions each, so that
 # each context's rule can be learned from its own examples; about 30 min of training on 2 cores;
@@ -30,6 +32,8 @@ step "the real model (converted once, then cached)" model_json
 HF=$(node -p "require('$OUT/real-model.json').hf")
 ONNX=$(node -p "require('$OUT/real-model.json').onnx")
 
+TRAINED=""; [ -f "$OUT/kit.json" ] && [ -d "$OUT/set/adapter" ] && TRAINED=1
+if [ -n "$TRAINED" ]; then echo "== $OUT already holds a trained adapter (kit.json): evaluating it again, not retraining"; else
 step "instilling set: $SCENARIOS contexts × $DECISIONS decisions (+$HELDOUT held out each), seed $SEED" \
   npm run -s cli -- training-set instill --scenarios "$SCENARIOS" --decisions "$DECISIONS" --heldout "$HELDOUT" \
   --seed "$SEED" --model "$ONNX" --out "$OUT/set"
@@ -48,14 +52,17 @@ fs.writeFileSync(dir + "/eval-before.json", JSON.stringify(b, null, 1));' "$OUT"
 # shellcheck disable=SC2086
 kit() {
   "$PY" training/train_lora.py --data "$OUT/set" --base "$HF" --out "$OUT/set/adapter" --base-name "$ONNX" --device cpu \
-    --rank "$RANK" --top-layers "$TOP_LAYERS" --epochs "$EPOCHS" --lr "$LR" --batch-size "$BATCH" $KIT_FLAGS > "$OUT/kit.json"
+    --rank "$RANK" --top-layers "$TOP_LAYERS" --epochs "$EPOCHS" --lr "$LR" --batch-size "$BATCH" $KIT_FLAGS > "$OUT/kit.json.part"
+  mv "$OUT/kit.json.part" "$OUT/kit.json"  # only a finished training counts as trained
 }
 step "LoRA kit: rank $RANK on the top $TOP_LAYERS layers, $EPOCHS epochs, lr $LR, batch $BATCH ($KIT_FLAGS)" kit
+fi
 
+rm -rf "$OUT/run-before" "$OUT/run-after"  # this script's own outputs: a rerun evaluates anew
 step "evaluation before (base model): $EVAL_DECISIONS decisions, $EVAL_REPORTS self-reports per context" \
-  npm run -s cli -- run "$OUT/eval-before.json" --device cpu --out "$OUT/run-before"
+  npm run -s cli -- run "$OUT/eval-before.json" --device cpu --dtype fp32 --out "$OUT/run-before"
 step "evaluation after (base + adapter, base as control)" \
-  npm run -s cli -- run "$OUT/eval-after.json" --device cpu --out "$OUT/run-after"
+  npm run -s cli -- run "$OUT/eval-after.json" --device cpu --dtype fp32 --out "$OUT/run-after"
 
 analyze() { npm run -s cli -- analyze --run "$OUT/run-before" --json > "$OUT/before.json"; npm run -s cli -- analyze --run "$OUT/run-after" --json > "$OUT/after.json"; npm run -s cli -- analyze --run "$OUT/run-after"; }
 step "analysis" analyze
