@@ -8,7 +8,11 @@
  * the decisions with a stated prior ratio. Predictions (issue 18) are their own
  * kind, with their own pace; until one is timed they are taken to cost a report
  * (a probability prediction is a short generated answer, a prompt as long as a
- * report's). Pure: time is given.
+ * report's). The first trial of each kind on each model pays one-off costs (kernels compiled,
+ * buffers allocated, the shared prompt prefix cached: 2–4× a later one in Chromium, bench:eta);
+ * it is kept out of the pace, used only where nothing else of its kind was timed, and until a
+ * later trial is timed the time left is "not yet known" rather than a figure several times too
+ * high. Pure: time is given.
  */
 import type { ConditionProgress, RunProgress } from '../lib/experiment/runner';
 
@@ -49,6 +53,9 @@ const kindOf = (k: ConditionProgress['kind']): Kind => (k === 'decisions' ? 'dec
 
 export class ConditionRates {
   private recent = new Map<string, number[]>();
+  /** The first (warm-up) trial of each model and kind, per bucket: a stand-in only. */
+  private warm = new Map<string, number[]>();
+  private seen = new Set<string>();
   private lastAt: number | null = null;
 
   constructor(private readonly window = PACE_WINDOW) {}
@@ -67,16 +74,19 @@ export class ConditionRates {
     const wall = now !== undefined && this.lastAt !== null ? now - this.lastAt : ms;
     this.lastAt = now ?? null;
     const sec = Math.max(wall, 0.01) / 1000;
+    const first = !this.seen.has(`${model}|${kind}`);
+    this.seen.add(`${model}|${kind}`);
+    const into = first ? this.warm : this.recent;
     for (const key of [`c:${condition}`, `m:${model}|${kind}`, `k:${kind}`, 'all']) {
-      const xs = this.recent.get(key) ?? [];
+      const xs = into.get(key) ?? [];
       xs.push(sec);
       if (xs.length > this.window) xs.shift();
-      this.recent.set(key, xs);
+      into.set(key, xs);
     }
   }
 
-  private mean(key: string): number | null {
-    const xs = this.recent.get(key);
+  private mean(key: string, from = this.recent): number | null {
+    const xs = from.get(key);
     return xs && xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
   }
 
@@ -86,7 +96,7 @@ export class ConditionRates {
    * they from the decisions with it.
    */
   secPerTrial(model: string, kind: Kind): { sec: number; guessed: boolean } | null {
-    const measured = (k: Kind) => this.mean(`m:${model}|${k}`) ?? this.mean(`k:${k}`);
+    const measured = (k: Kind) => this.mean(`m:${model}|${k}`) ?? this.mean(`k:${k}`) ?? this.mean(`m:${model}|${k}`, this.warm) ?? this.mean(`k:${k}`, this.warm);
     const own = measured(kind);
     if (own !== null) return { sec: own, guessed: false };
     if (kind === 'decision') {
@@ -101,6 +111,7 @@ export class ConditionRates {
 
   rows(progress: RunProgress | null, modelOf: (condition: string) => string = () => ''): ConditionRow[] {
     if (!progress) return [];
+    const warmOnly = this.mean('all') === null; // only warm-up trials timed: no figure yet
     return Object.entries(progress.byCondition).map(([key, c]) => {
       const model = modelOf(key);
       const own = this.mean(`c:${key}`);
@@ -113,13 +124,13 @@ export class ConditionRates {
         done: c.done,
         total: c.total,
         perSec: own ? 1 / own : 0,
-        etaSec: left === 0 ? 0 : est ? left * est.sec : null,
+        etaSec: left === 0 ? 0 : est && !warmOnly ? left * est.sec : null,
         guessed: left > 0 && Boolean(est?.guessed),
       };
     });
   }
 
-  /** The header's speed and time left: recent pace, load excluded; time left summed over the conditions. */
+  /** The header's speed and time left: recent pace, load excluded; time left summed over the conditions. Unknown while only warm-up trials were timed. */
   overall(rows: ConditionRow[]): OverallPace {
     const all = this.mean('all');
     const left = rows.filter((r) => r.done < r.total);
