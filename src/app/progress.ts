@@ -8,11 +8,11 @@
  * the decisions with a stated prior ratio. Predictions (issue 18) are their own
  * kind, with their own pace; until one is timed they are taken to cost a report
  * (a probability prediction is a short generated answer, a prompt as long as a
- * report's). The first trial of each kind on each model pays one-off costs (kernels compiled,
- * buffers allocated, the shared prompt prefix cached: 2–4× a later one in Chromium, bench:eta);
- * it is kept out of the pace, used only where nothing else of its kind was timed, and until a
- * later trial is timed the time left is "not yet known" rather than a figure several times too
- * high. Pure: time is given.
+ * report's). The first trials of each kind on each model pay one-off costs (kernels compiled,
+ * buffers allocated, the shared prompt prefix cached: the real model's first two decisions took
+ * 4× and 2× a later one in Chromium, bench:eta); they are kept out of the pace, used only where
+ * nothing else of their kind was timed, and until a later trial is timed the time left is not
+ * given rather than a figure 2–4 times too high. Pure: time is given.
  */
 import type { ConditionProgress, RunProgress } from '../lib/experiment/runner';
 
@@ -24,6 +24,8 @@ type Kind = 'decision' | 'report' | 'prediction';
  * on SmolLM2-135M (Node 3.8–4.8×, Chromium WASM 2.7–4.7×; issue 20). Shown as a guess.
  */
 export const REPORT_PER_DECISION_PRIOR = 4;
+/** Trials of each kind on each model kept out of the pace as warm-up (see above). */
+export const WARMUP_TRIALS = 2;
 /** How many recent trials the pace is averaged over. */
 export const PACE_WINDOW = 12;
 
@@ -53,9 +55,9 @@ const kindOf = (k: ConditionProgress['kind']): Kind => (k === 'decisions' ? 'dec
 
 export class ConditionRates {
   private recent = new Map<string, number[]>();
-  /** The first (warm-up) trial of each model and kind, per bucket: a stand-in only. */
+  /** The warm-up trials of each model and kind, per bucket: a stand-in only. */
   private warm = new Map<string, number[]>();
-  private seen = new Set<string>();
+  private seen = new Map<string, number>();
   private lastAt: number | null = null;
 
   constructor(private readonly window = PACE_WINDOW) {}
@@ -74,9 +76,9 @@ export class ConditionRates {
     const wall = now !== undefined && this.lastAt !== null ? now - this.lastAt : ms;
     this.lastAt = now ?? null;
     const sec = Math.max(wall, 0.01) / 1000;
-    const first = !this.seen.has(`${model}|${kind}`);
-    this.seen.add(`${model}|${kind}`);
-    const into = first ? this.warm : this.recent;
+    const n = this.seen.get(`${model}|${kind}`) ?? 0;
+    this.seen.set(`${model}|${kind}`, n + 1);
+    const into = n < WARMUP_TRIALS ? this.warm : this.recent;
     for (const key of [`c:${condition}`, `m:${model}|${kind}`, `k:${kind}`, 'all']) {
       const xs = into.get(key) ?? [];
       xs.push(sec);
