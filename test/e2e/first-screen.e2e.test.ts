@@ -3,7 +3,8 @@
  * - a several-model Results page answers on its first screen: one verdict card per model,
  *   in plain words (no spec keys, no "-0.00"), within the first 800 px, then the heatmap;
  * - switching presets resets the models (Simulated → Classroom keeps no simulated model);
- * - large type grows the heatmap so its column labels do not run together.
+ * - large type grows the heatmap so its column labels do not run together;
+ * - the Experiment form shows simulated models without build, device or engine choices (item 9).
  * Skipped (with the reason printed) without /usr/bin/chromium, unless REQUIRE_BROWSER=1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +42,15 @@ describe.skipIf(!hasBrowser)('a several-model run answers on one screen (issue 1
       await page.locator('[data-preset=classroom]').click();
       await expect.poll(() => page.getByTestId('spec-json').textContent()).not.toContain('sim:');
 
+      await page.locator('[data-preset=simulated]').click();
+      // Item 9: no Build / Run on / Engine choice and no next-token sentence for simulated models; the name shows whole.
+      for (const sel of ['select[name=dtype]', 'select[name=device]', 'select[name=engine]']) expect(await page.locator(sel).count(), sel).toBe(0);
+      expect(await page.locator('main').textContent()).not.toContain('next-token probabilities');
+      const name = page.locator('input[name=name]');
+      expect(await name.inputValue()).toMatch(/^Simulated models/);
+      expect(await name.evaluate((e: HTMLInputElement) => e.scrollWidth <= e.clientWidth), 'the run name is not cut').toBe(true);
+      await page.locator('[data-preset=classroom]').click();
+      expect(await page.locator('select[name=device]').count(), 'a real model keeps its choices').toBe(1);
       await page.locator('[data-preset=simulated]').click();
       await page.fill('input[name=scenarios]', '6');
       await page.fill('input[name=decisions]', '10');
