@@ -9,7 +9,7 @@ import { validateSpec } from '../src/lib/experiment/spec';
 import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
 import { checkForm, formFromPreset, formFromSpec, isPresetUnchanged, modelsForPreset, specFromForm, trialCount, type ModelChoice } from '../src/app/spec-form';
 import { isSimulatedId } from '../src/lib/experiment/simulated';
-import { groupCacheEntries, modelOfCacheUrl } from '../src/app/model-cache';
+import { groupCacheEntries, modelOfCacheUrl, storedBadge } from '../src/app/model-cache';
 import { checkModelId, modelSource, probeLocalModel } from '../src/app/local-models';
 import { modelFit, verdict, type Capability } from '../src/app/capability';
 import { RateMeter } from '../src/app/rate';
@@ -108,6 +108,22 @@ describe('model cache listing', () => {
       ['/models/tiny', 2, 2005],
       ['a/b', 2, 1010],
     ]);
+  });
+
+  it('says whether the weights are stored: a served folder whose weights are read from the site is not "in browser"', () => {
+    const groups = groupCacheEntries([
+      { url: 'http://localhost/models/smol/config.json', bytes: 900 },
+      { url: 'http://localhost/models/smol/tokenizer.json', bytes: 3_500_000 },
+      { url: 'https://huggingface.co/a/b/resolve/main/onnx/model_q4.onnx', bytes: 180_000_000 },
+    ]);
+    const local = groups.find((g) => g.id === '/models/smol')!;
+    const hub = groups.find((g) => g.id === 'a/b')!;
+    expect(storedBadge(local)).toMatchObject({ weights: false, text: 'weights read from this site · 3.5 MB in browser' });
+    expect(storedBadge(hub)).toMatchObject({ weights: true, text: 'in browser · 180 MB' });
+    const [smallOnly] = groupCacheEntries([{ url: 'https://huggingface.co/a/b/resolve/main/config.json', bytes: 900 }]);
+    expect(storedBadge(smallOnly)).toMatchObject({ weights: false, text: '900 B in browser, no weights' });
+    const [external] = groupCacheEntries([{ url: 'http://localhost/models/big/onnx/model.onnx_data', bytes: 2e9 }]);
+    expect(storedBadge(external).weights).toBe(true);
   });
 });
 
@@ -237,12 +253,12 @@ describe('speed and time left', () => {
 
   it('gives each condition its own speed and estimates the ones not started', () => {
     const r = new ConditionRates();
-    r.record('decide', 'decision', 100);
-    r.record('decide', 'decision', 300);
-    r.record('self-report', 'report', 2000);
+    // The first two trials of each kind are warm-up: out of the pace.
+    for (const ms of [900, 700, 100, 300]) r.record('decide', 'decision', ms);
+    for (const ms of [9000, 4000, 2000]) r.record('self-report', 'report', ms);
     const rows = r.rows({
-      runId: 'x', state: 'running', done: 3, total: 30, trialsPerSec: 1, etaSec: 10,
-      byCondition: { decide: { kind: 'decisions', done: 2, total: 10 }, 'self-report': { kind: 'reports', done: 1, total: 5 }, 'control-report': { kind: 'reports', done: 0, total: 5 } },
+      runId: 'x', state: 'running', done: 7, total: 34, trialsPerSec: 1, etaSec: 10,
+      byCondition: { decide: { kind: 'decisions', done: 4, total: 12 }, 'self-report': { kind: 'reports', done: 3, total: 7 }, 'control-report': { kind: 'reports', done: 0, total: 5 } },
     });
     expect(rows.map((x) => [x.key, x.perSec, x.etaSec])).toEqual([
       ['decide', 5, 1.6],

@@ -8,6 +8,8 @@
  * WebLLM's own caches ("webllm/model", "webllm/config", "webllm/wasm") are
  * listed by WebLLM model id from our app config's records (below).
  */
+import { formatBytes } from './format';
+
 export const MODEL_CACHE = 'transformers-cache';
 
 export interface CachedFile {
@@ -98,6 +100,24 @@ export async function deleteCachedModel(id: string, cacheName = MODEL_CACHE): Pr
 }
 
 /** Whether a catalog or custom model id has transformers.js files in the cache list (WebLLM builds: webllmBuildsCached). */
+/**
+ * What the Models view says of a model's files in the browser. A model folder served by the lab's
+ * own site is read from the site each time it loads; the browser may keep its small files only
+ * (config, tokenizer), so "in browser · 3.5 MB" would wrongly suggest the weights are stored.
+ */
+export function storedBadge(c: CachedModel): { text: string; title: string; weights: boolean } {
+  const weights = c.files.some((f) => /\.(onnx|onnx_data|safetensors|bin)$|\.onnx_data_\d+$/i.test(f.url.split('?')[0]));
+  const size = formatBytes(c.bytes);
+  if (weights) return { text: `in browser · ${size}`, title: 'Stored in this browser: it loads without the network.', weights };
+  if (c.source === 'local')
+    return {
+      text: `weights read from this site · ${size} in browser`,
+      title: 'A model folder served by the lab itself: its weights are read from the site each time a run loads it (no internet needed); the browser keeps only its small files.',
+      weights,
+    };
+  return { text: `${size} in browser, no weights`, title: 'Only the small files (config, tokenizer) are stored: the weights will be downloaded when a run loads the model.', weights };
+}
+
 export function isCached(models: readonly CachedModel[], id: string): CachedModel | undefined {
   return models.find((m) => m.source !== 'webllm' && (m.id === id || m.id.replace(/\/+$/, '') === id.replace(/\/+$/, '')));
 }
