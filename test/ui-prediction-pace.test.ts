@@ -6,7 +6,7 @@
  * guess. The runner's prediction trials reach the pace under that kind.
  */
 import { describe, expect, it } from 'vitest';
-import { ConditionRates, progressGroups, REPORT_PER_DECISION_PRIOR } from '../src/app/progress';
+import { ConditionRates, progressGroups, REPORT_PER_DECISION_PRIOR, WARMUP_TRIALS } from '../src/app/progress';
 import type { RunProgress } from '../src/lib/experiment/runner';
 import { presetSpec, selfPredictionSpec } from '../src/lib/experiment/presets';
 import { conditionModel } from '../src/lib/experiment/spec';
@@ -14,18 +14,23 @@ import { simulatedId } from '../src/lib/experiment/simulated';
 import { runSimulated } from './support/sim-run';
 
 const progress = (byCondition: RunProgress['byCondition']): RunProgress => ({ runId: 'x', state: 'running', done: 0, total: 0, trialsPerSec: 0, etaSec: null, byCondition });
+/** Times `n` trials of a kind after the two warm-up trials the pace leaves out (WARMUP_TRIALS), each `ms`. */
+const timed = (rates: ConditionRates, condition: string, kind: string, ms: number, n = 1) => {
+  for (let i = 0; i < WARMUP_TRIALS; i++) rates.record(condition, kind, ms * 3, 'm1');
+  for (let i = 0; i < n; i++) rates.record(condition, kind, ms, 'm1');
+};
 const rowOf = (rates: ConditionRates, p: RunProgress, key: string) => rates.rows(p, () => 'm1').find((r) => r.key === key)!;
 
 describe('prediction pace', () => {
   it('a prediction not yet timed takes the report pace (a guess); once timed, its own', () => {
     const rates = new ConditionRates();
-    rates.record('decide', 'decision', 100, 'm1');
-    rates.record('report', 'report', 2000, 'm1');
+    timed(rates, 'decide', 'decision', 100);
+    timed(rates, 'report', 'report', 2000);
     const p = progress({ decide: { kind: 'decisions', done: 1, total: 10 }, report: { kind: 'reports', done: 1, total: 5 }, predict: { kind: 'predictions', done: 0, total: 10 } });
     const before = rowOf(rates, p, 'predict');
     expect(before.etaSec).toBeCloseTo(10 * 2, 9);
     expect(before.guessed).toBe(true);
-    rates.record('predict', 'prediction', 500, 'm1');
+    timed(rates, 'predict', 'prediction', 500);
     const after = rowOf(rates, { ...p, byCondition: { ...p.byCondition, predict: { kind: 'predictions', done: 1, total: 10 } } }, 'predict');
     expect(after.etaSec).toBeCloseTo(9 * 0.5, 9);
     expect(after.guessed).toBe(false);
@@ -40,7 +45,7 @@ describe('prediction pace', () => {
     const rates = new ConditionRates();
     const p = progress({ decide: { kind: 'decisions', done: 0, total: 10 }, predict: { kind: 'predictions', done: 0, total: 10 } });
     expect(rowOf(rates, p, 'predict').etaSec).toBeNull();
-    rates.record('decide', 'decision', 100, 'm1');
+    timed(rates, 'decide', 'decision', 100);
     const row = rowOf(rates, p, 'predict');
     expect(row.etaSec).toBeCloseTo(10 * 0.1 * REPORT_PER_DECISION_PRIOR, 9);
     expect(row.guessed).toBe(true);
