@@ -83,13 +83,41 @@ describe.skipIf(!hasBrowser)('a several-model run answers on one screen (issue 1
       const normal = await cellWidth();
       await page.getByRole('button', { name: 'Large type' }).click();
       await expect.poll(cellWidth).toBeGreaterThan(normal * 1.3);
-      const labels = await page.locator('[data-testid=pa-heatmap] > text.tick').evaluateAll((els) =>
-        els.map((e) => e.getBoundingClientRect()).filter((r, i) => i % 2 === 0).map((r) => [r.left, r.right]),
-      );
+      const labels = await page.locator('[data-testid=pa-heatmap] > text.tick.col').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.left, r.right]));
+      expect(labels).toHaveLength(3);
       labels.sort((a, b) => a[0] - b[0]);
       for (let i = 1; i < labels.length; i++) expect(labels[i][0], 'column labels must not overlap').toBeGreaterThanOrEqual(labels[i - 1][1]);
       await page.getByTestId('pa-heatmap').scrollIntoViewIfNeeded();
       await shot(page, 'heatmap-large-type');
+      expect(errors).toEqual([]);
+    });
+  }, 420_000);
+
+  it('the causal and self-prediction presets, picked on the page, run on simulated models to their own Results sections (issue 18)', async () => {
+    await withPage(async (page, errors) => {
+      const cases = [
+        { preset: 'causal', inSpec: '"intervention"', section: 'causal-section', card: 'causal-verdict' },
+        { preset: 'self-prediction', inSpec: '"kind": "predictions"', section: 'self-prediction-section', card: 'self-prediction-verdict' },
+      ];
+      for (const c of cases) {
+        await page.goto(`${app!.server.url}/#/experiment`);
+        await page.locator(`[data-preset=${c.preset}]`).click();
+        await expect.poll(() => page.getByTestId('spec-json').textContent()).toContain(c.inSpec);
+        const sims = await page.locator('select[name=model] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).filter((v) => v.startsWith('sim:')));
+        await page.selectOption('select[name=model]', sims[0]);
+        if (await page.locator('select[name=control]').count()) await page.selectOption('select[name=control]', sims[1]);
+        await page.fill('input[name=scenarios]', '4');
+        await page.fill('input[name=decisions]', '6');
+        await expect.poll(() => page.getByTestId('spec-json').textContent()).toContain(c.inSpec); // the sizes keep the preset's conditions
+        await page.getByTestId('start-run').click();
+        expect(await runEnded(page, 300_000), c.preset).toBe('done');
+        await page.getByTestId('see-results').click();
+        const section = page.getByTestId(c.section);
+        await section.waitFor({ timeout: 60_000 });
+        await expect.poll(() => section.getByTestId(c.card).count(), { timeout: 60_000 }).toBeGreaterThan(0);
+        expect(await section.innerText()).toMatch(/simulated/);
+        await shot(page, `${c.preset}-results`, `[data-testid=${c.section}]`);
+      }
       expect(errors).toEqual([]);
     });
   }, 420_000);
