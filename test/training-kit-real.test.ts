@@ -26,6 +26,7 @@ interface KitReport {
   examples_per_second: number;
   peak_rss_gb: number;
   share_answered_A: number;
+  label_rate_loss: number;
 }
 
 let m: RealModel;
@@ -64,6 +65,8 @@ describe.skipIf(realModelSkip)('training kit on the real model (CPU path)', () =
   it('trains one short epoch on a counterbalanced set: the answer loss falls, the adapter is written', () => {
     expect(report.examples).toBe(32);
     expect(report.share_answered_A).toBe(0.5);
+    // The label-rate floor: ln 2 (half the answers "A") over the answer's 3 tokens ("A", <|im_end|>, "\n").
+    expect(report.label_rate_loss).toBeCloseTo(Math.LN2 / 3, 9);
     const n = report.step_loss.length;
     expect(n).toBe(8);
     // Mean of the last quarter of steps below the first quarter's: the loss falls within the epoch.

@@ -78,7 +78,9 @@ const row = (name, v) => `| ${name} | ${v ? `${f(v.r)} ${ci(v.ci)}` : "n/a"} | $
 const rep = (name, r) => `| ${name} | ${r && r.r != null ? `${f(r.r)} ${ci(r.ci)}` : "n/a"} | ${r?.ceiling ? `${f(r.ceiling.ceiling)} ${ci(r.ceiling.ci)}` : "n/a"} | ${r ? `${r.valid} valid, ${r.invalid} invalid; ${Math.round(100 * (r.copied_share ?? 0))} % copied` : ""} |`;
 const pos = (d) => (d?.position ? `${Math.round(100 * d.position.a_rate)} % "A"` : "");
 console.log(`\nExp 1 on SmolLM2-135M-Instruct (CPU): ${k.examples} training examples, ${k.settings.epochs} epochs, ${k.train_seconds.toFixed(0)} s of training (${k.examples_per_second.toFixed(2)} examples/s, peak RSS ${k.peak_rss_gb.toFixed(2)} GB)`);
-console.log(`answer loss per epoch: ${k.epoch_loss.map((x) => x.toFixed(3)).join(" → ")}`);
+const floor = k.label_rate_loss, last = k.epoch_loss[k.epoch_loss.length - 1];
+console.log(`answer loss per epoch: ${k.epoch_loss.map((x) => x.toFixed(3)).join(" → ")}` + (floor == null ? "" :
+  ` (label-rate floor ${floor.toFixed(3)}: ${last < floor - 0.01 ? "below it, the model uses the options" : "not below it: it learned how often \"A\" is right, not when"})`));
 console.log(`held-out agreement with the targets: ${f(k.heldout_before.agreement)} → ${f(k.heldout_after.agreement)} (share choosing A ${f(k.heldout_before.chose_A)} → ${f(k.heldout_after.chose_A)})\n`);
 console.log("| learned vs target | r [95 % CI] | ceiling [CI] |\n| --- | --- | --- |");
 console.log(row(`before (base; ${pos(b.decisions.decide)})`, vs(b.decisions.decide)));

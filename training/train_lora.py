@@ -170,6 +170,16 @@ def answer_loss(model, group, pad_id, device):
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100)
 
 
+def label_rate_loss(share_a, encoded):
+    """The answer loss of a model that knows only how often "A" is right: the label's entropy, spread
+    over the answer's tokens (the label, then the end of turn, which costs next to nothing). An
+    instilling run whose loss settles here learned a label habit, not the weights. None for reports."""
+    if share_a is None or share_a in (0, 1):
+        return None
+    entropy = -(share_a * math.log(share_a) + (1 - share_a) * math.log(1 - share_a))
+    return entropy / (sum(len(a) for _, a in encoded) / len(encoded))
+
+
 def label_ids(enc):
     a, b = enc.ids("A"), enc.ids("B")
     if not a or not b or a[0] == b[0]:
@@ -325,6 +335,10 @@ def main(argv=None):
     if too_long:
         raise SystemExit(f"{len(too_long)} examples exceed --max-length {args.max_length} tokens (lines {too_long[:5]}...)")
     tokens = sum(len(p) + len(a) for p, a in encoded)
+    floor = label_rate_loss(share_a, encoded)
+    if floor is not None:
+        log(f"label-rate floor: a model that learns only how often \"A\" is right reaches answer loss {floor:.3f}; "
+            "below it, it uses the options")
 
     # One copy of the weights: loaded straight into the dtype (no fp32 copy first), moved only off the CPU.
     model = AutoModelForCausalLM.from_pretrained(args.base, dtype=dtype, low_cpu_mem_usage=True)
@@ -406,7 +420,8 @@ def main(argv=None):
             opt.zero_grad(set_to_none=True)
             step += 1
         epoch_losses.append(sum(losses) / max(1, len(losses)))
-        log(f"epoch {epoch + 1}/{full_epochs}: mean answer loss {epoch_losses[-1]:.4f}")
+        log(f"epoch {epoch + 1}/{full_epochs}: mean answer loss {epoch_losses[-1]:.4f}"
+            + (f" (label-rate floor {floor:.3f}: {'below, it uses the options' if epoch_losses[-1] < floor - 0.01 else 'not below it yet'})" if floor is not None else ""))
     seconds = time.time() - start
 
     after = agreement(model, enc, heldout_rows, kind, device, args.eval_limit) if heldout_rows else None
@@ -421,7 +436,7 @@ def main(argv=None):
         "kind": kind, "base": args.base, "examples": len(encoded), "tokens": tokens, "trainable_params": trainable,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()} | {"lr": lr, "dtype": str(dtype), "device": str(device)},
         "epoch_loss": epoch_losses, "step_loss": step_losses, "heldout_before": before, "heldout_after": after, "train_seconds": seconds,
-        "examples_per_second": seen / seconds if seconds > 0 else None, "share_answered_A": share_a,
+        "examples_per_second": seen / seconds if seconds > 0 else None, "share_answered_A": share_a, "label_rate_loss": floor,
         "peak_rss_gb": peak_rss_gb(), "threads": torch.get_num_threads(),
         "peak_gpu_memory_gb": torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None,
     }
