@@ -9,12 +9,13 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildPlan, resolveScenarios } from '../src/lib/experiment/plan';
 import { presetSpec, CLI_PRESETS, type PresetName } from '../src/lib/experiment/presets';
-import { runExperiment, type EngineProvider, type RunProgress } from '../src/lib/experiment/runner';
+import { runExperiment, type EngineProvider, type RunProgress, type TrialEvent } from '../src/lib/experiment/runner';
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/experiment/runs';
 import { runToPaperCsv } from '../src/lib/experiment/run-export';
-import { parseSpec, type AdapterRef, type ExperimentSpec, type ModelRef } from '../src/lib/experiment/spec';
+import { conditionModel, parseSpec, type AdapterRef, type ExperimentSpec, type ModelRef } from '../src/lib/experiment/spec';
 import { ScenarioFormatError } from '../src/lib/scenarios';
 import { importScenarioFile, parseRowRange } from '../src/app/scenario-import';
+import { ConditionRates } from '../src/app/progress';
 import type { Engine } from '../src/lib/engine/types';
 import { TransformersEngine } from '../workers/transformers-engine';
 import { OpenAIEngine } from '../workers/openai-engine';
@@ -152,14 +153,33 @@ function clock(sec: number | null): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-function printer() {
+/**
+ * Progress lines on stderr: speed and time left from the recent pace of each kind of trial, loads
+ * and warm-up trials left out (the Run view's ConditionRates). At most one line a second on a
+ * terminal, one every 10 s in a log (a pipe or a file), and a line whenever the state changes.
+ */
+function printer(spec: ExperimentSpec) {
+  const rates = new ConditionRates();
+  const modelOf = (c: string) => {
+    const cond = spec.conditions.find((x) => x.key === c);
+    return cond ? conditionModel(cond) : '';
+  };
+  const every = process.stderr.isTTY ? 1000 : 10_000;
   let last = 0;
-  return (p: RunProgress) => {
-    const now = Date.now();
-    if (p.state === 'running' && now - last < 1000 && p.done !== p.total) return;
-    last = now;
-    const phase = p.state === 'loading' ? `loading ${p.model}${p.load?.progress !== undefined ? ` ${Math.round(p.load.progress * 100)}%` : ''}` : p.state;
-    process.stderr.write(`[${phase}] ${p.done}/${p.total} trials · ${p.trialsPerSec.toFixed(1)} trials/s · ETA ${clock(p.etaSec)}\n`);
+  let lastState = '';
+  return {
+    onTrial: (e: TrialEvent) => rates.record(e.trial.condition, e.trial.kind, e.result.ms, modelOf(e.trial.condition), Date.now()),
+    onProgress: (p: RunProgress) => {
+      if (p.state === 'loading') rates.gap();
+      const now = Date.now();
+      const state = p.state === 'loading' ? `loading ${p.model}` : p.state;
+      if (state === lastState && now - last < every && p.done !== p.total) return;
+      last = now;
+      lastState = state;
+      const pace = rates.overall(rates.rows(p, modelOf));
+      const phase = p.state === 'loading' ? `${state}${p.load?.progress !== undefined ? ` ${Math.round(p.load.progress * 100)}%` : ''}` : p.state;
+      process.stderr.write(`[${phase}] ${p.done}/${p.total} trials · ${pace.perSec.toFixed(1)} trials/s · ETA ${clock(pace.etaSec)}${pace.guessed ? '*' : ''}\n`);
+    },
   };
 }
 
@@ -260,7 +280,7 @@ export async function main(argv: string[]): Promise<number> {
   const provider = nodeProvider();
   let final: RunMeta;
   try {
-    final = meta.status === 'done' ? meta : await runExperiment({ meta, store, provider, signal: controller.signal, onProgress: printer(), concurrency });
+    final = meta.status === 'done' ? meta : await runExperiment({ meta, store, provider, signal: controller.signal, ...printer(meta.spec), concurrency });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
