@@ -85,10 +85,12 @@ export const KIT = { batch: 8, epochs: 3, evalLimit: 200 } as const;
 export const TRAIN_BASES: Record<string, TrainBase> = {
   'HuggingFaceTB/SmolLM2-135M-Instruct': {
     pytorch: 'HuggingFaceTB/SmolLM2-135M-Instruct',
-    instillFlags: '--device cpu --top-layers 10 --rank 16 --dropout 0 --lr 2e-4',
-    times: 'CPU (2 shared cores, measured): 25-80 s per step of 8 examples, held-out checks 1-3 s per prompt; GPU: not measured here',
-    secondsPerStep: [25, 80],
-    secondsPerCheck: [1, 3],
+    instillFlags: '--device cpu --top-layers 10 --rank 16 --dropout 0 --lr 3e-4',
+    // Measured with training/real-exp1.sh: 2.4 s a step idle (top 10 layers), 4-5 s beside other work or with
+    // every layer adapted; on a machine loaded ~10 deep it was 25-80 s.
+    times: 'CPU (2 cores, measured): 2.4-5 s per step of 8 examples, held-out checks 0.2-0.6 s per prompt; 5-15x that on a busy machine; GPU: not measured here',
+    secondsPerStep: [2.4, 5],
+    secondsPerCheck: [0.2, 0.6],
   },
 };
 
