@@ -44,8 +44,10 @@ node -e '
 const fs = require("fs"); const [dir, nd, nr] = process.argv.slice(1);
 const s = JSON.parse(fs.readFileSync(dir + "/set/eval-spec.json", "utf8"));
 s.decisionsPerScenario = +nd; s.reportsPerScenario = +nr;
+// Readable names in the analysis (the ids are folder paths on this machine).
+s.models = s.models.map((m) => ({ ...m, label: m.adapter ? "SmolLM2-135M-Instruct + adapter" : "SmolLM2-135M-Instruct (off the shelf)" }));
 fs.writeFileSync(dir + "/eval-after.json", JSON.stringify(s, null, 1));
-const b = { ...s, name: s.name + " (base model, before training)", models: [{ ...s.models[0], adapter: undefined }],
+const b = { ...s, name: s.name + " (base model, before training)", models: [{ ...s.models[0], adapter: undefined, label: "SmolLM2-135M-Instruct (before training)" }],
   conditions: s.conditions.filter((c) => c.model === "self" || c.reporter === "self") };
 fs.writeFileSync(dir + "/eval-before.json", JSON.stringify(b, null, 1));' "$OUT" "$EVAL_DECISIONS" "$EVAL_REPORTS"
 
