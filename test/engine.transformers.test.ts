@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { TransformersEngine } from '../workers/transformers-engine';
+import { fp32SizeMBOnDisk } from '../workers/model-files';
+import { chooseBuild, NODE_FP32_MAX_MB } from '../src/lib/models/build-choice';
 import { checks, finalChecks, type ConformanceContext, type Figures } from './conformance/checks';
 import { conformanceInputs } from './conformance/inputs';
 import { referenceForward, writeFixtureModel, type FixtureInfo } from './fixture/model';
@@ -89,6 +91,17 @@ describe('transformers.js engine internals', () => {
     expect(first.logprobs[0]).toBeCloseTo(plain[0].logprobs[0], 6);
     expect(second.logprobs[1]).toBeCloseTo(plain[1].logprobs[1], 6);
     await e.unload();
+  });
+
+  it('"auto" in Node loads fp32 (the model\'s own numbers) when its file is on disk and small enough, q8 when fp32 is too large', async () => {
+    const both = join(dir, 'both');
+    const fixture = await writeFixtureModel(both, { seed: 11, dtypes: ['fp32', 'q8'] });
+    expect(await fp32SizeMBOnDisk(fixture.dir)).toBeGreaterThan(0);
+    const e = new TransformersEngine({ allowRemoteModels: false });
+    expect((await e.load({ model: fixture.dir, device: 'cpu', dtype: 'auto' })).dtype).toBe('fp32');
+    await e.unload();
+    // The same folder with an fp32 file reported over the limit: q8.
+    expect(chooseBuild('cpu', { available: ['fp32', 'q8'], sizeMB: { fp32: NODE_FP32_MAX_MB + 1 } }).dtype).toBe('q8');
   });
 
   it('rejects an adapter it cannot read, and dtypes the device cannot run', async () => {

@@ -88,6 +88,23 @@ export async function modelFileNodePath(model: string, file: string): Promise<st
   return null;
 }
 
+/**
+ * Node: the fp32 build's size on disk in MB (onnx/model.onnx and its external data files), or
+ * undefined where it is not on disk (a Hub model not downloaded yet): "auto" then loads fp32 only
+ * when it fits (chooseBuild's NODE_FP32_MAX_MB).
+ */
+export async function fp32SizeMBOnDisk(model: string): Promise<number | undefined> {
+  if (!isNode) return undefined;
+  const onnx = await modelFileNodePath(model, 'onnx/model.onnx');
+  if (!onnx) return undefined;
+  const { readdir, stat } = await import(/* @vite-ignore */ 'node:fs/promises');
+  const { dirname, join } = await import(/* @vite-ignore */ 'node:path');
+  const dir = dirname(onnx);
+  const names = (await readdir(dir)).filter((n) => n === 'model.onnx' || /^model\.onnx_data(_\d+)?$/.test(n));
+  const bytes = (await Promise.all(names.map((n) => stat(join(dir, n))))).reduce((t, s) => t + s.size, 0);
+  return bytes / 1e6;
+}
+
 /** A small model file's text wherever transformers.js would find it; null where the model has none. */
 export async function readModelText(model: string, file: string): Promise<string | null> {
   if (isNode) {

@@ -18,7 +18,7 @@ import type { AdapterInfo } from '../src/lib/engine/types';
 import { readAdapterFiles } from './adapter-files';
 import { onnxFileFor, preparePatchedGraph, registerAdaptedModel, type AdaptedModel } from './adapter-model';
 import { CHAT_TEMPLATE_FILES, missingTemplateMessage, parseChatTemplateFile, PROBE_CONVERSATION, type ChatTemplate } from '../src/lib/engine/chat-template';
-import { readModelText } from './model-files';
+import { fp32SizeMBOnDisk, readModelText } from './model-files';
 
 type Past = Record<string, Tensor>;
 /* The library's model and tokenizer classes are loosely typed; these are the parts we use. */
@@ -190,7 +190,8 @@ export class TransformersEngine implements Engine {
     }
     // 'auto' picks among the ONNX files the model actually publishes.
     const available = !opts.dtype || opts.dtype === 'auto' ? await ModelRegistry.get_available_dtypes(opts.model).catch(() => undefined) : undefined;
-    const dtype = pickDtype(opts.dtype, device, report, available);
+    const sizeMB = available && device === 'cpu' ? { fp32: await fp32SizeMBOnDisk(opts.model).catch(() => undefined) } : undefined;
+    const dtype = pickDtype(opts.dtype, device, report, available, sizeMB);
     // The adapter is read, checked and patched into the graph before the loaded model is let go.
     const adapted = opts.adapter ? await this.prepareAdapter(opts, dtype, config, onProgress) : null;
     await this.unload();
