@@ -12,10 +12,10 @@ import { presetSpec, CLI_PRESETS, type PresetName } from '../src/lib/experiment/
 import { runExperiment, type EngineProvider, type RunProgress, type TrialEvent } from '../src/lib/experiment/runner';
 import { newRunId, RUN_FORMAT, RUN_VERSION, type RunMeta } from '../src/lib/experiment/runs';
 import { runToPaperCsv } from '../src/lib/experiment/run-export';
-import { conditionModel, parseSpec, type AdapterRef, type ExperimentSpec, type ModelRef } from '../src/lib/experiment/spec';
+import { parseSpec, type AdapterRef, type ExperimentSpec, type ModelRef } from '../src/lib/experiment/spec';
 import { ScenarioFormatError } from '../src/lib/scenarios';
 import { importScenarioFile, parseRowRange } from '../src/app/scenario-import';
-import { ConditionRates } from '../src/app/progress';
+import { ConditionRates, conditionModels } from '../src/app/progress';
 import type { Engine } from '../src/lib/engine/types';
 import { TransformersEngine } from '../workers/transformers-engine';
 import { OpenAIEngine } from '../workers/openai-engine';
@@ -160,10 +160,7 @@ function clock(sec: number | null): string {
  */
 function printer(spec: ExperimentSpec) {
   const rates = new ConditionRates();
-  const modelOf = (c: string) => {
-    const cond = spec.conditions.find((x) => x.key === c);
-    return cond ? conditionModel(cond) : '';
-  };
+  const modelOf = conditionModels(spec);
   const every = process.stderr.isTTY ? 1000 : 10_000;
   let last = 0;
   let lastState = '';

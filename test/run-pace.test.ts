@@ -11,9 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { runExperiment, type EngineProvider } from '../src/lib/experiment/runner';
 import { presetSpec } from '../src/lib/experiment/presets';
-import { conditionModel } from '../src/lib/experiment/spec';
 import { simulatedId } from '../src/lib/experiment/simulated';
-import { ConditionRates, progressGroups } from '../src/app/progress';
+import { ConditionRates, conditionModels, progressGroups } from '../src/app/progress';
 import { SimulatedEngine } from '../workers/simulated-engine';
 import { MemoryStore } from './support/memory-store';
 import { newMeta } from './support/sim-run';
@@ -56,7 +55,7 @@ async function firstEstimate(reportMs: number) {
   const model = { id: simulatedId({ label: 'slow', weights: 'native', access: 0.5 }) };
   const control = { id: simulatedId({ label: 'slow-control', weights: 'native', access: 0 }) };
   const spec = presetSpec('classroom', { model, control });
-  const modelOf = (c: string) => conditionModel(spec.conditions.find((x) => x.key === c)!);
+  const modelOf = conditionModels(spec);
   const clock = { t: 0, loads: 0 };
   const rates = new ConditionRates();
   let first: { at: number; loadsBefore: number; eta: number | null; runnerEta: number | null } | null = null;

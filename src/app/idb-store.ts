@@ -14,6 +14,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { RunMeta, RunRecord, RunStore, TrialResult } from '../lib/experiment/runs';
 import type { Headline } from './run-analysis';
+import { readableError } from '../lib/engine/types';
 
 export const DB_NAME = 'introspection-lab';
 export const DB_VERSION = 1;
@@ -54,7 +55,7 @@ export function isQuotaError(e: unknown): boolean {
 export function describeRunError(error: string | undefined): string | undefined {
   if (!error) return undefined;
   if (/storage is full|quota/i.test(error)) return new StorageFullError().message;
-  return error.replace(/^\[\w+\]\s*/, '');
+  return readableError(error);
 }
 
 function wrapQuota(e: unknown): never {

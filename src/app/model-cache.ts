@@ -99,7 +99,6 @@ export async function deleteCachedModel(id: string, cacheName = MODEL_CACHE): Pr
   return n;
 }
 
-/** Whether a catalog or custom model id has transformers.js files in the cache list (WebLLM builds: webllmBuildsCached). */
 /**
  * What the Models view says of a model's files in the browser. A model folder served by the lab's
  * own site is read from the site each time it loads; the browser may keep its small files only
@@ -118,6 +117,7 @@ export function storedBadge(c: CachedModel): { text: string; title: string; weig
   return { text: `${size} in browser, no weights`, title: 'Only the small files (config, tokenizer) are stored: the weights will be downloaded when a run loads the model.', weights };
 }
 
+/** Whether a catalog or custom model id has transformers.js files in the cache list (WebLLM builds: webllmBuildsCached). */
 export function isCached(models: readonly CachedModel[], id: string): CachedModel | undefined {
   return models.find((m) => m.source !== 'webllm' && (m.id === id || m.id.replace(/\/+$/, '') === id.replace(/\/+$/, '')));
 }

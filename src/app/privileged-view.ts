@@ -47,9 +47,17 @@ export function modelInfo(pa: PrivilegedAccess): ModelInfo {
   };
 }
 
-/** The models that are targets: those that make decisions of their own (a control that only reports is a reporter only). */
+/** Whether a model makes decisions of its own (absent in older exports: yes). A control that only reports is a reporter only. */
+const decides = (m: PrivilegedAccess['models'][number]) => m.decides !== false;
+
+/** The models that are targets: those that make decisions of their own. */
 export function targetKeys(pa: PrivilegedAccess): string[] {
-  return pa.models.filter((m) => m.decides !== false).map((m) => m.key);
+  return pa.models.filter(decides).map((m) => m.key);
+}
+
+/** The models that only report (Classroom's control): rows of the matrix, never targets. */
+export function reportersOnly(pa: PrivilegedAccess): PrivilegedAccess['models'] {
+  return pa.models.filter((m) => !decides(m));
 }
 
 /** A matrix cell as drawn (r NaN and n 0 where the analysis has none yet). */

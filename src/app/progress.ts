@@ -15,6 +15,7 @@
  * given rather than a figure 2–4 times too high. Pure: time is given.
  */
 import type { ConditionProgress, RunProgress } from '../lib/experiment/runner';
+import { conditionModel, type ExperimentSpec } from '../lib/experiment/spec';
 
 /** A trial's kind, as the runner names it (TrialResult.kind). */
 type Kind = 'decision' | 'report' | 'prediction';
@@ -49,6 +50,14 @@ export interface OverallPace {
   /** Seconds left: the sum over conditions; null while any is unknown. */
   etaSec: number | null;
   guessed: boolean;
+}
+
+/** A condition key → the model that runs it ('' for a key the spec does not have): the pace's per-model buckets. */
+export function conditionModels(spec: Pick<ExperimentSpec, 'conditions'> | null | undefined): (condition: string) => string {
+  return (condition) => {
+    const c = spec?.conditions.find((x) => x.key === condition);
+    return c ? conditionModel(c) : '';
+  };
 }
 
 const kindOf = (k: ConditionProgress['kind']): Kind => (k === 'decisions' ? 'decision' : k === 'predictions' ? 'prediction' : 'report');

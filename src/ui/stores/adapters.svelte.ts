@@ -6,11 +6,11 @@ import { adaptedKey, checkAdapter, storePickedAdapter, type ModelWithAdapter } f
 import { deleteStoredAdapter, listStoredAdapters, type StoredAdapter } from '../../../workers/adapter-files';
 import { storedAdapterId } from '../../lib/adapters';
 import type { AdapterRef } from '../../lib/experiment/spec';
+import { readableError } from '../../lib/engine/types';
 import { readList, writeJson } from '../../app/settings';
 
 const KEY = 'lab.modelsWithAdapters';
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/^\[\w+\]\s*/, '');
 
 class AdaptersStore {
   list = $state<ModelWithAdapter[]>(readList<ModelWithAdapter>(KEY).filter((m) => m && typeof m.base === 'string' && m.adapter?.id));
@@ -46,7 +46,7 @@ class AdaptersStore {
       writeJson(KEY, this.list);
       return model;
     } catch (e) {
-      this.error = `The adapter was not added: ${message(e)}`;
+      this.error = `The adapter was not added: ${readableError(e)}`;
       return null;
     } finally {
       this.busy = false;
@@ -63,7 +63,7 @@ class AdaptersStore {
       this.stored = await listStoredAdapters();
       this.storedError = null;
     } catch (e) {
-      this.storedError = `Stored adapters could not be read: ${message(e)}`;
+      this.storedError = `Stored adapters could not be read: ${readableError(e)}`;
     }
   }
 
@@ -72,7 +72,7 @@ class AdaptersStore {
     try {
       await deleteStoredAdapter(name);
     } catch (e) {
-      this.storedError = `Could not delete ${name}: ${message(e)}`;
+      this.storedError = `Could not delete ${name}: ${readableError(e)}`;
     }
     const id = storedAdapterId(name);
     this.list = this.list.filter((m) => m.adapter.id !== id);

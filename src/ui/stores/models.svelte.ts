@@ -4,7 +4,7 @@
  * fills the cache) with progress, speed, time left and cancel.
  */
 import type { EngineCapabilities, LoadProgress } from '../../lib/engine/types';
-import { EngineError } from '../../lib/engine/types';
+import { EngineError, readableError } from '../../lib/engine/types';
 import type { DeviceChoice } from '../../lib/experiment/spec';
 import { catalogModels, type LabModel } from '../../app/catalog';
 import { WorkerEngineProvider } from '../../app/engine-provider';
@@ -193,7 +193,7 @@ class ModelsStore {
         return webllmRecords;
       });
     } catch (e) {
-      this.cacheError = `WebLLM's cache could not be read: ${(e as Error).message.replace(/^\[\w+\]\s*/, '')}`;
+      this.cacheError = `WebLLM's cache could not be read: ${readableError(e)}`;
     } finally {
       if (round === this.cacheRound) {
         this.cached = [...transformers, ...webllm];
@@ -227,7 +227,7 @@ class ModelsStore {
       else await deleteCachedModel(id);
     } catch (e) {
       await this.refreshCache();
-      this.cacheError = `Could not delete ${id}: ${(e as Error).message.replace(/^\[\w+\]\s*/, '')}`;
+      this.cacheError = `Could not delete ${id}: ${readableError(e)}`;
       return;
     }
     await this.refreshCache();
@@ -269,7 +269,7 @@ class ModelsStore {
     } catch (e) {
       const err = EngineError.from(e);
       if (this.job?.modelId === modelId)
-        Object.assign(this.job, err.code === 'cancelled' ? { state: 'cancelled', text: 'Cancelled. Files already downloaded stay in the cache.' } : { state: 'failed', error: err.message.replace(/^\[\w+\]\s*/, '') });
+        Object.assign(this.job, err.code === 'cancelled' ? { state: 'cancelled', text: 'Cancelled. Files already downloaded stay in the cache.' } : { state: 'failed', error: readableError(err) });
     } finally {
       provider.terminate();
       this.jobProvider = null;

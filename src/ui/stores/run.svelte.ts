@@ -13,8 +13,7 @@ import { servers } from './servers.svelte';
 
 import { applyEngineEvent, engineRows, type EngineLive, type EngineRow } from '../../app/engine-choice';
 import { describeRunError, isQuotaError, StorageFullError } from '../../app/idb-store';
-import { ConditionRates, type ConditionRow, type OverallPace } from '../../app/progress';
-import { conditionModel } from '../../lib/experiment/spec';
+import { ConditionRates, conditionModels, type ConditionRow, type OverallPace } from '../../app/progress';
 import { LoadAggregator, type LoadSnapshot } from '../../app/load-progress';
 import { runStore } from './db';
 import { library } from './library.svelte';
@@ -196,10 +195,7 @@ class RunController {
     else await body();
   }
 
-  private modelOf = (condition: string): string => {
-    const c = this.meta?.spec.conditions.find((x) => x.key === condition);
-    return c ? conditionModel(c) : '';
-  };
+  private modelOf = (condition: string): string => conditionModels(this.meta?.spec)(condition);
 
   private refreshRows(): void {
     this.rows = this.rates.rows(this.progress, this.modelOf);
